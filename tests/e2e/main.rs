@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the project runner (`authrim up`) on a free
+//! port with its own data directory and speaks HTTP to it like a client.
+//! The runner binary comes from `AUTHRIM_BIN` (set by scripts/test) or
+//! target/runner/authrim; the components must have been built
+//! (scripts/build).
+
+mod harness;
+
+mod discovery;
+mod durability;
+mod http_errors;
+mod keys;
+mod size_budgets;
