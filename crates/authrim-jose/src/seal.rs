@@ -1,0 +1,176 @@
+//! Private keys encrypted at rest.
+//!
+//! The master secret (Spin variable `master_key`) never encrypts anything
+//! itself: HKDF-SHA256 (RFC 5869) derives an AES-256-GCM key from it. Each
+//! sealed key gets a fresh random 96-bit nonce, and the associated data
+//! binds the ciphertext to its `kid` and `alg`, so a stored row cannot be
+//! moved to another key id or algorithm without decryption failing.
+//!
+//! Sealed format (version 1): `nonce (12 octets) || ciphertext || tag (16)`.
+//!
+//! ## The master key rule
+//!
+//! The value is taken as opaque text: surrounding ASCII whitespace is
+//! trimmed (a trailing newline from a secrets file does not change the
+//! key), and what remains must be at least 32 bytes of UTF-8. It is never
+//! decoded, so any encoding works; HKDF extracts its entropy. Recommended:
+//! 32 random bytes in base64url, e.g. `openssl rand -hex 32`
+//! (64 characters). Changing the value makes every stored private key
+//! unreadable; keys must then be re-created.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::{rng, Alg, JoseError};
+
+/// The minimum length, in bytes, of the master secret after trimming.
+pub const MIN_MASTER_KEY_BYTES: usize = 32;
+
+const HKDF_SALT: &[u8] = b"authrim/master-key/v1";
+const HKDF_INFO: &[u8] = b"authrim/signing-key-encryption/A256GCM/v1";
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// The key-encryption key derived from the master secret. Its `Debug`
+/// output is redacted; it is wiped from memory when dropped.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Derives the key-encryption key from the master secret, following the
+    /// rule in the module documentation.
+    pub fn from_secret(secret: &str) -> Result<Self, JoseError> {
+        let secret = secret.trim_matches(|c: char| c.is_ascii_whitespace());
+        if secret.len() < MIN_MASTER_KEY_BYTES {
+            return Err(JoseError::MasterKey("must be at least 32 bytes"));
+        }
+        let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), secret.as_bytes());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        hk.expand(HKDF_INFO, okm.as_mut())
+            .map_err(|_| JoseError::MasterKey("key derivation failed"))?;
+        Ok(MasterKey(okm))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(self.0.as_ref().into())
+    }
+
+    /// Encrypts `plaintext` (a PKCS#8 DER private key) for the key `kid`.
+    pub fn seal(&self, kid: &str, alg: Alg, plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
+        let nonce: [u8; NONCE_LEN] = rng::bytes()?;
+        let aad = associated_data(kid, alg);
+        let ciphertext = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| JoseError::Sealed("encryption failed"))?;
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
+    }
+
+    /// Decrypts what [`MasterKey::seal`] produced for the same `kid` and
+    /// `alg`. Fails for another master key, kid or alg, or any change.
+    pub fn open(
+        &self,
+        kid: &str,
+        alg: Alg,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, JoseError> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return Err(JoseError::Sealed("too short"));
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let aad = associated_data(kid, alg);
+        self.cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| {
+                JoseError::Sealed(
+                    "cannot decrypt (wrong master_key, or the row was altered or moved)",
+                )
+            })
+    }
+}
+
+/// `"authrim/signing-key/v1" 0x00 alg 0x00 kid`: neither alg nor kid
+/// contains NUL, so the encoding is unambiguous.
+fn associated_data(kid: &str, alg: Alg) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + kid.len());
+    aad.extend_from_slice(b"authrim/signing-key/v1\0");
+    aad.extend_from_slice(alg.as_str().as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(kid.as_bytes());
+    aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn master_key_rule() {
+        assert!(MasterKey::from_secret(&SECRET[..31]).is_err());
+        assert!(MasterKey::from_secret(&format!("  {}\n", &SECRET[..31])).is_err());
+        assert!(MasterKey::from_secret(SECRET).is_ok());
+        // Whitespace around the value does not change the derived key.
+        let a = MasterKey::from_secret(SECRET).unwrap();
+        let b = MasterKey::from_secret(&format!("{SECRET}\n")).unwrap();
+        let sealed = a.seal("kid", Alg::ES256, b"secret").unwrap();
+        assert_eq!(&b.open("kid", Alg::ES256, &sealed).unwrap()[..], b"secret");
+        assert_eq!(format!("{a:?}"), "MasterKey(..)");
+    }
+
+    #[test]
+    fn round_trip_with_fresh_nonces() {
+        let mk = MasterKey::from_secret(SECRET).unwrap();
+        let s1 = mk.seal("k1", Alg::RS256, b"pkcs8 bytes").unwrap();
+        let s2 = mk.seal("k1", Alg::RS256, b"pkcs8 bytes").unwrap();
+        assert_ne!(s1, s2, "fresh nonce per seal");
+        assert_eq!(s1.len(), 12 + 11 + 16);
+        assert_eq!(&mk.open("k1", Alg::RS256, &s1).unwrap()[..], b"pkcs8 bytes");
+        assert_eq!(&mk.open("k1", Alg::RS256, &s2).unwrap()[..], b"pkcs8 bytes");
+    }
+
+    #[test]
+    fn wrong_key_swapped_aad_or_tamper_fails() {
+        let mk = MasterKey::from_secret(SECRET).unwrap();
+        let sealed = mk.seal("k1", Alg::RS256, b"pkcs8 bytes").unwrap();
+        let other = MasterKey::from_secret("another master key, long enough!").unwrap();
+        assert!(other.open("k1", Alg::RS256, &sealed).is_err());
+        assert!(
+            mk.open("k2", Alg::RS256, &sealed).is_err(),
+            "moved to another kid"
+        );
+        assert!(
+            mk.open("k1", Alg::ES256, &sealed).is_err(),
+            "moved to another alg"
+        );
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(mk.open("k1", Alg::RS256, &tampered).is_err());
+        assert!(mk.open("k1", Alg::RS256, &sealed[..20]).is_err());
+    }
+}
