@@ -1,0 +1,424 @@
+//! Delivering the authorization response to the client's redirect URI:
+//! `query` and `fragment` (OAuth 2.0 Multiple Response Type Encoding
+//! Practices §2.1) and `form_post` (OAuth 2.0 Form Post Response Mode).
+//!
+//! Every response carries `iss` (RFC 9207 §2). Success carries `code` and
+//! `state`; errors carry `error`, `error_description` (the public one, see
+//! `OAuthError::public_description`) and `state` (RFC 6749 §4.1.2.1).
+//! The redirect URI must be one the client registered: callers get it from
+//! a validated `AuthorizationRequest` or `ErrorDisposition::Redirect`.
+//! Values are percent-encoded with `%20` for spaces, which both
+//! `application/x-www-form-urlencoded` and `decodeURIComponent` decode.
+
+use authrim_protocol::{HttpResponse, Issuer, OAuthError};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// How the authorization response is returned to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Parameters in the redirect URI's query (the default for `code`).
+    Query,
+    /// Parameters in the redirect URI's fragment (the default for response
+    /// types that return tokens from the authorization endpoint).
+    Fragment,
+    /// An auto-submitting HTML form that POSTs the parameters.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The values for `response_modes_supported` in discovery.
+    pub const SUPPORTED: [&'static str; 3] = ["query", "fragment", "form_post"];
+
+    /// Parses `response_mode`. Unknown values (including the JARM `*.jwt`
+    /// modes) are `invalid_request`.
+    pub fn parse(s: &str) -> Result<ResponseMode, OAuthError> {
+        match s {
+            "query" => Ok(ResponseMode::Query),
+            "fragment" => Ok(ResponseMode::Fragment),
+            "form_post" => Ok(ResponseMode::FormPost),
+            _ => Err(OAuthError::invalid_request("unsupported response_mode")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+
+    /// The default mode of a `response_type` value (Multiple Response Type
+    /// Encoding Practices §2.1, §5): `query` for `code` and `none`,
+    /// `fragment` for anything returning a token. Used also for the error
+    /// response to an unsupported response type.
+    pub fn default_for(response_type: &str) -> ResponseMode {
+        let returns_token = response_type
+            .split(' ')
+            .any(|v| v == "token" || v == "id_token");
+        if returns_token {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        }
+    }
+}
+
+impl fmt::Display for ResponseMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The successful authorization response of the code flow.
+pub fn success_response(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    issuer: &Issuer,
+    code: &str,
+    state: Option<&str>,
+) -> HttpResponse {
+    let mut params = vec![("code", code)];
+    if let Some(s) = state {
+        params.push(("state", s));
+    }
+    params.push(("iss", issuer.as_str()));
+    authorization_response(redirect_uri, mode, &params)
+}
+
+/// An error response delivered to the client (RFC 6749 §4.1.2.1). Only for
+/// errors whose code is redirectable; any other code is answered directly
+/// (the JSON error page), never sent to the redirect URI.
+pub fn error_response(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    issuer: &Issuer,
+    error: &OAuthError,
+    state: Option<&str>,
+) -> HttpResponse {
+    if !error.code.redirectable() {
+        return error.to_response();
+    }
+    let mut params = vec![("error", error.code.as_str())];
+    if let Some(d) = error.public_description() {
+        params.push(("error_description", d));
+    }
+    if let Some(s) = state {
+        params.push(("state", s));
+    }
+    params.push(("iss", issuer.as_str()));
+    authorization_response(redirect_uri, mode, &params)
+}
+
+/// Delivers `params` to `redirect_uri` in `mode`: a 302 for `query` and
+/// `fragment`, a 200 HTML page for `form_post`. Never cached.
+pub fn authorization_response(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+) -> HttpResponse {
+    // A registered redirect URI has no fragment (RFC 6749 §3.1.2); should
+    // one slip through, it is dropped rather than mixed with our values.
+    let base = redirect_uri.split('#').next().unwrap_or(redirect_uri);
+    match mode {
+        ResponseMode::Query => {
+            let sep = if !base.contains('?') {
+                "?"
+            } else if base.ends_with('?') || base.ends_with('&') {
+                ""
+            } else {
+                "&"
+            };
+            redirect(&format!("{base}{sep}{}", encode_params(params)))
+        }
+        ResponseMode::Fragment => redirect(&format!("{base}#{}", encode_params(params))),
+        ResponseMode::FormPost => form_post(base, params),
+    }
+}
+
+fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::new(302)
+        .header("location", location)
+        .header("cache-control", "no-store")
+}
+
+/// The script that submits the form; the CSP allows exactly this text.
+const SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
+
+fn form_post(action: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let mut inputs = String::new();
+    for (name, value) in params {
+        inputs.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+            html_escape(name),
+            html_escape(value)
+        ));
+    }
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n<title>Submitting…</title>\n</head>\n\
+         <body>\n<form method=\"post\" action=\"{}\">\n{inputs}\
+         <noscript><p>JavaScript is off. Press Continue to return to the application.</p>\
+         <button type=\"submit\">Continue</button></noscript>\n</form>\n\
+         <script>{SUBMIT_SCRIPT}</script>\n</body>\n</html>\n",
+        html_escape(action)
+    );
+    HttpResponse::new(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("pragma", "no-cache")
+        .header("content-security-policy", &form_post_csp())
+        .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff")
+        .body(body)
+}
+
+/// `default-src 'none'` plus the hash of the one inline script. No
+/// `form-action`: browsers apply it to the redirects that follow the POST,
+/// which would break clients whose callback redirects elsewhere.
+fn form_post_csp() -> String {
+    let hash = STANDARD.encode(Sha256::digest(SUBMIT_SCRIPT.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// Escapes text for an HTML attribute value or element content.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn encode_params(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything except RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use authrim_protocol::ErrorCode;
+
+    fn iss() -> Issuer {
+        Issuer::parse("https://id.example.com").unwrap()
+    }
+
+    fn location(r: &HttpResponse) -> &str {
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header_value("cache-control"), Some("no-store"));
+        r.header_value("location").unwrap()
+    }
+
+    #[test]
+    fn response_modes_parse() {
+        for m in ResponseMode::SUPPORTED {
+            assert_eq!(ResponseMode::parse(m).unwrap().as_str(), m);
+        }
+        for bad in ["QUERY", "query.jwt", "jwt", "form_post ", "web_message", ""] {
+            let e = ResponseMode::parse(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidRequest, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn default_modes() {
+        let table = [
+            ("code", ResponseMode::Query),
+            ("none", ResponseMode::Query),
+            ("token", ResponseMode::Fragment),
+            ("id_token", ResponseMode::Fragment),
+            ("code id_token", ResponseMode::Fragment),
+            ("id_token token", ResponseMode::Fragment),
+            ("bogus", ResponseMode::Query),
+        ];
+        for (rt, mode) in table {
+            assert_eq!(ResponseMode::default_for(rt), mode, "{rt}");
+        }
+    }
+
+    #[test]
+    fn query_success_respects_an_existing_query() {
+        let table = [
+            (
+                "https://rp.example/cb",
+                "https://rp.example/cb?code=c1&state=s%20%26x&iss=https%3A%2F%2Fid.example.com",
+            ),
+            (
+                "https://rp.example/cb?a=1",
+                "https://rp.example/cb?a=1&code=c1&state=s%20%26x&iss=https%3A%2F%2Fid.example.com",
+            ),
+            (
+                "https://rp.example/cb?",
+                "https://rp.example/cb?code=c1&state=s%20%26x&iss=https%3A%2F%2Fid.example.com",
+            ),
+            (
+                "https://rp.example/cb?a=1&",
+                "https://rp.example/cb?a=1&code=c1&state=s%20%26x&iss=https%3A%2F%2Fid.example.com",
+            ),
+            (
+                "https://rp.example/cb#frag",
+                "https://rp.example/cb?code=c1&state=s%20%26x&iss=https%3A%2F%2Fid.example.com",
+            ),
+        ];
+        for (uri, expected) in table {
+            let r = success_response(uri, ResponseMode::Query, &iss(), "c1", Some("s &x"));
+            assert_eq!(location(&r), expected, "{uri}");
+        }
+    }
+
+    #[test]
+    fn fragment_success_and_no_state() {
+        let r = success_response(
+            "https://rp.example/cb?a=1",
+            ResponseMode::Fragment,
+            &iss(),
+            "c+/=",
+            None,
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb?a=1#code=c%2B%2F%3D&iss=https%3A%2F%2Fid.example.com"
+        );
+    }
+
+    #[test]
+    fn error_shape() {
+        let e = OAuthError::with_description(ErrorCode::InvalidScope, "unknown scope \"x\"");
+        let r = error_response(
+            "app.example:/cb",
+            ResponseMode::Query,
+            &iss(),
+            &e,
+            Some("xyz"),
+        );
+        assert_eq!(
+            location(&r),
+            "app.example:/cb?error=invalid_scope&error_description=unknown%20scope%20%22x%22&state=xyz&iss=https%3A%2F%2Fid.example.com"
+        );
+        // server_error never leaks its internal description.
+        let e = OAuthError::with_description(ErrorCode::ServerError, "sqlite: locked");
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::Fragment,
+            &iss(),
+            &e,
+            None,
+        );
+        let loc = location(&r);
+        assert!(loc.starts_with("https://rp.example/cb#error=server_error&error_description="));
+        assert!(!loc.contains("sqlite"));
+        // Without a description there is no error_description.
+        let e = OAuthError::new(ErrorCode::LoginRequired);
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::Query,
+            &iss(),
+            &e,
+            None,
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb?error=login_required&iss=https%3A%2F%2Fid.example.com"
+        );
+    }
+
+    #[test]
+    fn non_redirectable_errors_are_answered_directly() {
+        let e = OAuthError::with_description(ErrorCode::InvalidClient, "unknown client");
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::Query,
+            &iss(),
+            &e,
+            None,
+        );
+        assert_eq!(r.status, 401);
+        assert!(r.header_value("location").is_none());
+    }
+
+    #[test]
+    fn form_post_escapes_everything() {
+        let evil = "\"><script>alert('x')</script>&amp;";
+        let r = success_response(
+            "https://rp.example/cb?a=\"b\"&c=<d>",
+            ResponseMode::FormPost,
+            &iss(),
+            "c1",
+            Some(evil),
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header_value("cache-control"), Some("no-store"));
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        let html = String::from_utf8(r.body.clone()).unwrap();
+        assert!(html.contains("action=\"https://rp.example/cb?a=&quot;b&quot;&amp;c=&lt;d&gt;\""));
+        assert!(html.contains(
+            "name=\"state\" value=\"&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;amp;\""
+        ));
+        assert!(html.contains("name=\"code\" value=\"c1\""));
+        assert!(html.contains("name=\"iss\" value=\"https://id.example.com\""));
+        assert!(html.contains("<noscript>"));
+        // Only our own script element, and the CSP allows exactly it.
+        assert_eq!(html.matches("<script>").count(), 1);
+        let csp = r.header_value("content-security-policy").unwrap();
+        assert!(csp.starts_with("default-src 'none'; script-src 'sha256-"));
+        let hash = STANDARD.encode(Sha256::digest(SUBMIT_SCRIPT));
+        assert!(csp.contains(&hash));
+        assert!(html.contains(&format!("<script>{SUBMIT_SCRIPT}</script>")));
+        assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn form_post_error() {
+        let e = OAuthError::with_description(ErrorCode::AccessDenied, "the user said <no>");
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::FormPost,
+            &iss(),
+            &e,
+            Some("s"),
+        );
+        let html = String::from_utf8(r.body).unwrap();
+        assert!(html.contains("name=\"error\" value=\"access_denied\""));
+        assert!(html.contains("name=\"error_description\" value=\"the user said &lt;no&gt;\""));
+        assert!(html.contains("name=\"state\" value=\"s\""));
+    }
+
+    #[test]
+    fn percent_encoding_is_utf8_and_unreserved_only() {
+        assert_eq!(percent_encode("aZ09-._~"), "aZ09-._~");
+        assert_eq!(percent_encode("a b+c/é"), "a%20b%2Bc%2F%C3%A9");
+        assert_eq!(html_escape("plain"), "plain");
+    }
+}
