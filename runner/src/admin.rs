@@ -25,8 +25,10 @@ mod bindings {
     });
 }
 
+pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::types::StoreError;
+pub use bindings::exports::authrim::store::users::User;
 
 /// The package whose dependency path names the op-store component.
 pub const STORE_PACKAGE: &str = "authrim:store";
@@ -125,6 +127,111 @@ impl StoreClient {
             .call_list_keys(&mut store)
             .await?
             .map_err(|e| store_err("list-keys", e))
+    }
+
+    /// `users.create`.
+    pub async fn create_user(&self, user: &User) -> Result<()> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_users()
+            .call_create(&mut store, user)
+            .await?
+            .map_err(|e| store_err("users.create", e))
+    }
+
+    /// `users.find-by-username`.
+    pub async fn find_user(&self, username: &str) -> Result<Option<User>> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_users()
+            .call_find_by_username(&mut store, username)
+            .await?
+            .map_err(|e| store_err("users.find-by-username", e))
+    }
+
+    /// `users.list`, every page.
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let mut all: Vec<User> = Vec::new();
+        loop {
+            let (mut store, b) = self.instance().await?;
+            let after = all.last().map(|u| u.id.clone());
+            let page = b
+                .authrim_store_users()
+                .call_list(&mut store, 100, after.as_deref())
+                .await?
+                .map_err(|e| store_err("users.list", e))?;
+            let done = page.len() < 100;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// `users.delete`.
+    pub async fn delete_user(&self, id: &str) -> Result<bool> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_users()
+            .call_delete(&mut store, id)
+            .await?
+            .map_err(|e| store_err("users.delete", e))
+    }
+
+    /// `clients.create`, then `clients.set-secret` when a secret is given.
+    pub async fn create_client(
+        &self,
+        client: &Client,
+        secret: Option<&str>,
+        keep_for_mac: bool,
+    ) -> Result<()> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_clients()
+            .call_create(&mut store, client)
+            .await?
+            .map_err(|e| store_err("clients.create", e))?;
+        if let Some(secret) = secret {
+            let (mut store, b) = self.instance().await?;
+            b.authrim_store_clients()
+                .call_set_secret(&mut store, &client.client_id, secret, keep_for_mac)
+                .await?
+                .map_err(|e| store_err("clients.set-secret", e))?;
+        }
+        Ok(())
+    }
+
+    /// `clients.get`.
+    pub async fn get_client(&self, client_id: &str) -> Result<Option<Client>> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_clients()
+            .call_get(&mut store, client_id)
+            .await?
+            .map_err(|e| store_err("clients.get", e))
+    }
+
+    /// `clients.list`, every page.
+    pub async fn list_clients(&self) -> Result<Vec<Client>> {
+        let mut all: Vec<Client> = Vec::new();
+        loop {
+            let (mut store, b) = self.instance().await?;
+            let after = all.last().map(|c| c.client_id.clone());
+            let page = b
+                .authrim_store_clients()
+                .call_list(&mut store, 100, after.as_deref())
+                .await?
+                .map_err(|e| store_err("clients.list", e))?;
+            let done = page.len() < 100;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// `clients.delete`.
+    pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_clients()
+            .call_delete(&mut store, client_id)
+            .await?
+            .map_err(|e| store_err("clients.delete", e))
     }
 }
 

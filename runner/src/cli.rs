@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use wasmtime::{Result, format_err};
 
+use crate::accounts;
 use crate::admin::{StoreClient, format_keys};
 use crate::app::{App, AppOptions};
 use crate::engine::EngineOptions;
@@ -107,6 +108,64 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// End users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// OAuth clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user. The password is hashed with argon2id (OWASP
+    /// parameters); prefer --password-stdin, since --password is visible in
+    /// the process list.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Standard claims (OIDC Core 5.1) as a JSON object, e.g.
+        /// '{"email":"a@example.com","email_verified":true,"name":"A"}'.
+        #[arg(long)]
+        claims: Option<String>,
+        /// The user id (`sub`) [default: a random 256-bit value].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List users (id, username).
+    List,
+    /// Delete a user: ends their sessions and revokes their grants.
+    Delete { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Create a client from RFC 7591 metadata, validated as /register does.
+    /// A client that authenticates with a secret gets --client-secret or a
+    /// generated one, printed once.
+    Add {
+        /// A JSON file with RFC 7591 client metadata.
+        #[arg(long)]
+        metadata: PathBuf,
+        #[arg(long)]
+        client_id: Option<String>,
+        /// At least 32 characters.
+        #[arg(long)]
+        client_secret: Option<String>,
+    },
+    /// List clients (client_id, metadata).
+    List,
+    /// Delete a client and everything issued to it.
+    Delete { client_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -282,25 +341,29 @@ async fn up(args: UpArgs) -> Result<()> {
     app.load_components()?;
     let app = Arc::new(app);
 
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format_err!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+
     if args.dev {
         if app
             .manifest
             .dependency_path_for_package(crate::admin::STORE_PACKAGE)
             .is_some()
         {
-            let keys = StoreClient::new(app.clone())?.ensure_keys().await?;
+            let store = StoreClient::new(app.clone())?;
+            let keys = store.ensure_keys().await?;
             eprintln!("authrim: --dev: {} signing key(s) ready", keys.len());
+            let issuer =
+                std::env::var(env_var_name("issuer")).unwrap_or_else(|_| format!("http://{addr}"));
+            eprintln!("{}", accounts::ensure_demo(&store, &dir, &issuer).await?);
         } else {
             eprintln!(
                 "authrim: --dev: no authrim:store dependency in the manifest; no keys created"
             );
         }
     }
-
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format_err!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
     print_routes(&app, addr);
     let opts = ServeOptions {
         max_body_bytes: args.max_body_bytes,
@@ -344,6 +407,75 @@ fn migrate(args: MigrateArgs) -> Result<()> {
     Ok(())
 }
 
+async fn admin_user(client: &StoreClient, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add {
+            username,
+            password,
+            password_stdin,
+            claims,
+            id,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                password
+            };
+            let user = accounts::new_user(id, &username, password.as_deref(), claims.as_deref())?;
+            client.create_user(&user).await?;
+            println!("created user {} (id {})", user.username, user.id);
+        }
+        UserCommand::List => {
+            for u in client.list_users().await? {
+                let state = if u.disabled { " (disabled)" } else { "" };
+                println!("{}\t{}{}", u.id, u.username, state);
+            }
+        }
+        UserCommand::Delete { id } => {
+            if !client.delete_user(&id).await? {
+                return Err(format_err!("no user with id {id}"));
+            }
+            println!("deleted user {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn admin_client(client: &StoreClient, command: ClientCommand) -> Result<()> {
+    match command {
+        ClientCommand::Add {
+            metadata,
+            client_id,
+            client_secret,
+        } => {
+            let text = std::fs::read_to_string(&metadata)
+                .map_err(|e| format_err!("cannot read {}: {e}", metadata.display()))?;
+            let new = accounts::new_client(&text, client_id, client_secret)?;
+            client
+                .create_client(&new.client, new.secret.as_deref(), new.keep_for_mac)
+                .await?;
+            println!("client_id: {}", new.client.client_id);
+            if let Some(secret) = &new.secret {
+                println!("client_secret: {secret}");
+            }
+        }
+        ClientCommand::List => {
+            for c in client.list_clients().await? {
+                println!("{}\t{}", c.client_id, c.metadata_json);
+            }
+        }
+        ClientCommand::Delete { client_id } => {
+            if !client.delete_client(&client_id).await? {
+                return Err(format_err!("no client {client_id}"));
+            }
+            println!("deleted client {client_id}");
+        }
+    }
+    Ok(())
+}
+
 async fn admin(args: AdminArgs) -> Result<()> {
     let dir = manifest_dir(&args.app.manifest);
     let overrides = if args.dev {
@@ -353,7 +485,10 @@ async fn admin(args: AdminArgs) -> Result<()> {
     };
     let opts = app_options(&args.app, args.cache_dir.clone(), 8);
     let env = env_lookup(overrides);
-    let app = Arc::new(App::load(&opts, &env)?);
+    let app = App::load(&opts, &env)?;
+    // The store's schema must exist before its code runs (a fresh database).
+    apply_migrations(&app, None)?;
+    let app = Arc::new(app);
     let client = StoreClient::new(app.clone())?;
     let result = match args.command {
         AdminCommand::Keys { command } => match command {
@@ -383,6 +518,8 @@ async fn admin(args: AdminArgs) -> Result<()> {
                 Ok(())
             }
         },
+        AdminCommand::User { command } => admin_user(&client, command).await,
+        AdminCommand::Client { command } => admin_client(&client, command).await,
     };
     app.dbs.close();
     result

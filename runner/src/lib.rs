@@ -8,6 +8,7 @@
 //! component dependencies; [`engine`] compiles; [`app`] loads an app;
 //! [`server`] serves it; [`migrations`] and [`admin`] back the CLI ([`cli`]).
 
+pub mod accounts;
 pub mod admin;
 pub mod allowed_hosts;
 pub mod app;

@@ -22,6 +22,9 @@ use crate::app::{App, LoadedComponent};
 use crate::host::HostState;
 use crate::routes::{WELL_KNOWN_PREFIX, spin_headers};
 
+/// Largest request head (request line and headers) accepted, in bytes.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// Largest request body accepted; larger is 413.
@@ -140,6 +143,9 @@ pub async fn serve(
                     let mut builder = hyper::server::conn::http1::Builder::new();
                     builder
                         .keep_alive(true)
+                        // Bounds the request line plus headers: larger heads
+                        // get 431 (hyper's default would accept ~400 KiB).
+                        .max_buf_size(MAX_HEAD_BYTES)
                         .timer(TokioTimer::new())
                         .header_read_timeout(Duration::from_secs(30));
                     let conn = builder.serve_connection(TokioIo::new(stream), service);

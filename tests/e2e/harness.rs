@@ -111,6 +111,22 @@ impl App {
         App::spawn(cmd)
     }
 
+    /// The repo's spin.toml on a chosen port with its issuer set to the
+    /// address it serves, as client libraries that follow discovery need.
+    pub fn start_as_issuer(data: &DataDir) -> App {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let issuer = format!("http://127.0.0.1:{port}");
+        let mut cmd = Command::new(runner_bin());
+        cmd.arg("up");
+        let mut cmd = with_app_args(cmd, &repo_root().join("spin.toml"), data);
+        cmd.args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SPIN_VARIABLE_ISSUER", &issuer);
+        App::spawn(cmd)
+    }
+
     pub fn start_manifest(manifest: &Path, data: &DataDir, extra: &[&str]) -> App {
         let mut cmd = Command::new(runner_bin());
         cmd.arg("up");
@@ -142,11 +158,26 @@ impl App {
                     l.push_str(&line);
                     l.push('\n');
                 }
+                // End of output: the process has exited.
+                let _ = tx.send(String::new());
             });
         }
-        let addr = match rx.recv_timeout(Duration::from_secs(180)) {
-            Ok(addr) => addr,
-            Err(_) => {
+        let mut ended = 0;
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_secs(180)) {
+                Ok(addr) if !addr.is_empty() => break Some(addr),
+                Ok(_) => {
+                    ended += 1;
+                    if ended == 2 {
+                        break None;
+                    }
+                }
+                Err(_) => break None,
+            }
+        };
+        let addr = match addr {
+            Some(addr) => addr,
+            None => {
                 let _ = child.kill();
                 panic!(
                     "the runner did not start; its output:\n{}",
@@ -163,10 +194,6 @@ impl App {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
     }
 
     pub fn get(&self, path: &str) -> Response {

@@ -6,8 +6,14 @@
 
 mod harness;
 
+mod auth;
+mod browser;
 mod discovery;
 mod durability;
 mod http_errors;
+mod interop;
 mod keys;
+mod management;
 mod size_budgets;
+mod token;
+mod userinfo;

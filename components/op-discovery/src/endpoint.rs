@@ -21,10 +21,11 @@ enum Document {
 
 pub fn respond(
     req: &Request,
+    caps: &Capabilities,
     issuer: impl FnOnce() -> Result<Issuer, OAuthError>,
     jwks: impl FnOnce() -> Result<String, OAuthError>,
 ) -> HttpResponse {
-    cors(match serve(req, issuer, jwks) {
+    cors(match serve(req, caps, issuer, jwks) {
         Ok(resp) => resp,
         Err(err) => err.to_response(),
     })
@@ -32,6 +33,7 @@ pub fn respond(
 
 fn serve(
     req: &Request,
+    caps: &Capabilities,
     issuer: impl FnOnce() -> Result<Issuer, OAuthError>,
     jwks: impl FnOnce() -> Result<String, OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
@@ -54,15 +56,14 @@ fn serve(
         }
         _ => return Err(OAuthError::method_not_allowed(ALLOW)),
     }
-    let caps = Capabilities::default();
     let (body, max_age, content_type) = match doc {
         Document::OpenIdConfiguration => (
-            serde_json::to_vec(&discovery::openid_configuration(&issuer()?, &caps)),
+            serde_json::to_vec(&discovery::openid_configuration(&issuer()?, caps)),
             discovery::METADATA_MAX_AGE,
             "application/json",
         ),
         Document::OAuthAuthorizationServer => (
-            serde_json::to_vec(&discovery::oauth_authorization_server(&issuer()?, &caps)),
+            serde_json::to_vec(&discovery::oauth_authorization_server(&issuer()?, caps)),
             discovery::METADATA_MAX_AGE,
             "application/json",
         ),
@@ -130,6 +131,7 @@ mod tests {
         };
         respond(
             &req,
+            &crate::capabilities::deployed(false),
             || Ok(Issuer::parse("https://id.example.com").unwrap()),
             || Ok(JWKS.to_string()),
         )
@@ -208,6 +210,27 @@ mod tests {
         }
     }
 
+    /// The whole document, compared with a golden file (regenerate with
+    /// `UPDATE_GOLDEN=1 cargo test -p op-discovery`).
+    #[test]
+    fn openid_configuration_matches_the_golden_file() {
+        let r = get("GET", "/.well-known/openid-configuration", None);
+        let actual = serde_json::to_string_pretty(&json(&r)).unwrap() + "\n";
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/openid-configuration.json"
+        );
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
+            std::fs::write(path, &actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(path).expect("golden file");
+        assert_eq!(
+            actual, expected,
+            "discovery metadata changed: review and regenerate"
+        );
+    }
+
     #[test]
     fn preflight() {
         let r = get("OPTIONS", "/.well-known/jwks.json", None);
@@ -224,6 +247,7 @@ mod tests {
         };
         let r = respond(
             &req,
+            &crate::capabilities::deployed(false),
             || Err(OAuthError::server_error()),
             || unreachable!("jwks is not needed"),
         );

@@ -5,6 +5,10 @@
 //! never stale); the JWK Set comes from op-store's key manager, which creates
 //! the first keys if none exist yet.
 
+// Natively only the unit tests use the endpoint logic.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+mod capabilities;
 mod endpoint;
 
 #[cfg(target_arch = "wasm32")]
@@ -39,6 +43,11 @@ mod component {
                 OAuthError::server_error()
             })
         };
-        into_spin(endpoint::respond(&request, issuer, jwks))
+        // RFC 9126 §5: advertised when the deployment requires PAR.
+        let require_par = spin_sdk::variables::get("require_pushed_authorization_requests")
+            .map(|v| v.trim() == "true")
+            .unwrap_or(false);
+        let caps = crate::capabilities::deployed(require_par);
+        into_spin(endpoint::respond(&request, &caps, issuer, jwks))
     }
 }

@@ -13,8 +13,9 @@ use crate::bindings::exports::authrim::store as wit;
 use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
-    clients, codes, grants, keys, one_time, sessions, users, AccessToken, AuthCode, Client, Grant,
-    KeyInfo, RedeemOutcome, RotateOutcome, Session, StoreError, User,
+    clients, codes, consents, grants, keys, one_time, rate_limits, sessions, users, AccessToken,
+    AuthCode, Client, Consent, Grant, KeyInfo, RedeemOutcome, RotateOutcome, Session, StoreError,
+    User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -176,6 +177,21 @@ impl wit::clients::Guest for Store {
     fn list(limit: u32, after: Option<String>) -> Result<Vec<Client>, StoreError> {
         with_db(|db| clients::list(db, limit, after.as_deref()))
     }
+
+    fn set_secret(client_id: String, secret: String, keep_for_mac: bool) -> Result<(), StoreError> {
+        with_db(|db| clients::set_secret(db, &master_key, &client_id, &secret, keep_for_mac, now()))
+    }
+
+    fn verify_secret_mac(
+        client_id: String,
+        alg: String,
+        signing_input: Vec<u8>,
+        mac: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        with_db(|db| {
+            clients::verify_secret_mac(db, &master_key, &client_id, &alg, &signing_input, &mac)
+        })
+    }
 }
 
 impl wit::users::Guest for Store {
@@ -306,8 +322,40 @@ impl wit::one_time::Guest for Store {
         with_db(|db| one_time::take(db, &namespace, &key, now))
     }
 
+    fn peek(namespace: String, key: String, now: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        with_db(|db| one_time::peek(db, &namespace, &key, now))
+    }
+
     fn purge_expired(now: i64) -> Result<u32, StoreError> {
         with_db(|db| one_time::purge_expired(db, now))
+    }
+}
+
+impl wit::consents::Guest for Store {
+    fn get(user_id: String, client_id: String) -> Result<Option<Consent>, StoreError> {
+        with_db(|db| consents::get(db, &user_id, &client_id))
+    }
+
+    fn put(c: Consent) -> Result<(), StoreError> {
+        with_db(|db| consents::put(db, &c))
+    }
+
+    fn revoke(user_id: String, client_id: String, now: i64) -> Result<bool, StoreError> {
+        with_db(|db| consents::revoke(db, &user_id, &client_id, now))
+    }
+}
+
+impl wit::rate_limits::Guest for Store {
+    fn hit(bucket: String, window_seconds: i64, now: i64) -> Result<u32, StoreError> {
+        with_db(|db| rate_limits::hit(db, &bucket, window_seconds, now))
+    }
+
+    fn peek(bucket: String, window_seconds: i64, now: i64) -> Result<u32, StoreError> {
+        with_db(|db| rate_limits::peek(db, &bucket, window_seconds, now))
+    }
+
+    fn reset(bucket: String) -> Result<(), StoreError> {
+        with_db(|db| rate_limits::reset(db, &bucket))
     }
 }
 

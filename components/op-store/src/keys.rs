@@ -254,33 +254,41 @@ pub fn rotate(
             "publish-delay and retention must not be negative".into(),
         ));
     }
-    let activates_at = env
+    let earliest = env
         .now
         .checked_add(publish_delay)
         .ok_or_else(|| StoreError::Invalid("publish-delay too large".into()))?;
-    let publish_until = activates_at
-        .checked_add(retention)
-        .ok_or_else(|| StoreError::Invalid("retention too large".into()))?;
+    if earliest.checked_add(retention).is_none() {
+        return Err(StoreError::Invalid("retention too large".into()));
+    }
     // Generated outside the transaction: RSA takes about a second in wasm.
     let k = new_key(env, alg)?;
-    transaction(db, || {
+    let activates_at = transaction(db, || {
+        // Refused while another key of this alg is still waiting to
+        // activate (a rotation in progress). The new key activates after
+        // every existing one, so "the newest active key signs" stays
+        // unambiguous even when two rotations fall in the same second.
         let rows = db.execute(
             "INSERT INTO signing_keys (kid, alg, public_jwk, private_key, created_at, activates_at, publish_until)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, NULL
-             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?2 AND activates_at >= ?6)
-             RETURNING kid",
-            params![&k.kid, alg.as_str(), &k.public_jwk, k.sealed.as_slice(), env.now, activates_at],
+             SELECT ?1, ?2, ?3, ?4, ?5,
+                    MAX(?6, COALESCE((SELECT MAX(activates_at) FROM signing_keys WHERE alg = ?2), ?6 - 1) + 1),
+                    NULL
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?2 AND activates_at > ?5)
+             RETURNING activates_at",
+            params![&k.kid, alg.as_str(), &k.public_jwk, k.sealed.as_slice(), env.now, earliest],
         )?;
-        if rows.is_empty() {
+        let Some(row) = rows.first() else {
             return Err(StoreError::Conflict(format!(
-                "a {alg} key is already scheduled to activate at or after {activates_at}"
+                "a {alg} key is already scheduled to activate after {}",
+                env.now
             )));
-        }
+        };
+        let activates_at = row.int(0)?;
         db.execute(
             "UPDATE signing_keys SET publish_until = ?3 WHERE alg = ?1 AND kid <> ?2 AND publish_until IS NULL",
-            params![alg.as_str(), &k.kid, publish_until],
+            params![alg.as_str(), &k.kid, activates_at + retention],
         )?;
-        Ok(())
+        Ok(activates_at)
     })?;
     Ok(KeyInfo {
         kid: k.kid,

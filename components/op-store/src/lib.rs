@@ -7,7 +7,7 @@
 //! Shape: a pure core and a thin adapter.
 //! - [`sql`]: the seam, a one-method [`sql::Sql`] trait.
 //! - [`keys`], [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`one_time`]: the store logic, one module per interface, written
+//!   [`one_time`], [`consents`], [`rate_limits`]: the store logic, one module per interface, written
 //!   against `Sql` and tested natively with rusqlite on the real schema.
 //! - `component` (wasm32 only): implements `Sql` with Spin's SQLite, reads
 //!   the clock, the `master_key` variable and `wasi:random`, and exports
@@ -27,10 +27,12 @@ pub mod bindings {
 
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod grants;
 mod json;
 pub mod keys;
 pub mod one_time;
+pub mod rate_limits;
 pub mod sessions;
 pub mod sql;
 pub mod users;
@@ -45,6 +47,7 @@ mod tests;
 
 pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::codes::{AuthCode, RedeemOutcome};
+pub use bindings::exports::authrim::store::consents::Consent;
 pub use bindings::exports::authrim::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::sessions::Session;

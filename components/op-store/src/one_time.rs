@@ -66,6 +66,20 @@ pub fn take(
     rows.first().map(|r| r.blob(0)).transpose()
 }
 
+/// The value if it is alive, without taking it. One `SELECT`.
+pub fn peek(
+    db: &dyn Sql,
+    namespace: &str,
+    key: &str,
+    now: i64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let rows = db.execute(
+        "SELECT value FROM one_time_values WHERE namespace = ?1 AND key = ?2 AND expires_at > ?3",
+        params![namespace, key, now],
+    )?;
+    rows.first().map(|r| r.blob(0)).transpose()
+}
+
 /// Deletes expired markers and values; returns how many.
 pub fn purge_expired(db: &dyn Sql, now: i64) -> Result<u32, StoreError> {
     transaction(db, || {

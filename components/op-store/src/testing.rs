@@ -7,7 +7,12 @@ use rusqlite::{Connection, ToSql};
 
 use crate::sql::{Row, Sql, SqlError, Value};
 
-pub const SCHEMA: &str = include_str!("../../../migrations/0001_init.sql");
+/// Every migration, in order, as the runner applies them.
+pub const SCHEMA: &str = concat!(
+    include_str!("../../../migrations/0001_init.sql"),
+    "\n",
+    include_str!("../../../migrations/0002_consents_rate_limits_secrets.sql"),
+);
 
 pub struct TestDb(pub Connection);
 

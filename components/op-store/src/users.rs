@@ -96,7 +96,7 @@ pub fn update(db: &dyn Sql, u: &User) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes the user with their sessions, codes, grants and tokens, in one
+/// Deletes the user with their sessions, consents, codes, grants and tokens, in one
 /// transaction (explicitly, whether or not foreign keys are enforced).
 pub fn delete(db: &dyn Sql, id: &str) -> Result<bool, StoreError> {
     transaction(db, || {
@@ -112,6 +112,7 @@ pub fn delete(db: &dyn Sql, id: &str) -> Result<bool, StoreError> {
         db.execute("DELETE FROM auth_codes WHERE user_id = ?1", params![id])?;
         db.execute("DELETE FROM grants WHERE user_id = ?1", params![id])?;
         db.execute("DELETE FROM sessions WHERE user_id = ?1", params![id])?;
+        db.execute("DELETE FROM consents WHERE user_id = ?1", params![id])?;
         let rows = db.execute("DELETE FROM users WHERE id = ?1 RETURNING id", params![id])?;
         Ok(!rows.is_empty())
     })

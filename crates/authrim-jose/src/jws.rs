@@ -7,7 +7,6 @@
 
 use p256::ecdsa::signature::Verifier as _;
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 use crate::jwk::json_string;
 use crate::{b64, Alg, JoseError, Jwk, PublicKey, SigningKey};
@@ -127,19 +126,10 @@ pub fn verify_signature(
     signature: &[u8],
 ) -> Result<(), JoseError> {
     match (key, alg) {
+        // RSASSA-PKCS1-v1_5 SHA-256 by `rsa_verify`: no big-integer
+        // library in components that only verify.
         (PublicKey::Rsa { n, e }, Alg::RS256) => {
-            let n = rsa::BigUint::from_bytes_be(n);
-            let e = rsa::BigUint::from_bytes_be(e);
-            let public = rsa::RsaPublicKey::new(n, e)
-                .map_err(|_| JoseError::Key("invalid RSA public key"))?;
-            if rsa::traits::PublicKeyParts::size(&public) * 8 < crate::key::RSA_BITS {
-                return Err(JoseError::Key("RSA modulus shorter than 2048 bits"));
-            }
-            let sig = rsa::pkcs1v15::Signature::try_from(signature)
-                .map_err(|_| JoseError::BadSignature)?;
-            rsa::pkcs1v15::VerifyingKey::<Sha256>::new(public)
-                .verify(signing_input, &sig)
-                .map_err(|_| JoseError::BadSignature)
+            crate::rsa_verify::verify(n, e, signing_input, signature)
         }
         (PublicKey::P256 { x, y }, Alg::ES256) => {
             let mut sec1 = [0u8; 65];

@@ -22,6 +22,7 @@ mod error;
 mod jwk;
 mod key;
 mod pkcs8;
+mod rsa_verify;
 
 pub use alg::Alg;
 pub use error::JoseError;

@@ -1,4 +1,5 @@
-//! Private keys encrypted at rest.
+//! Private keys (and client secrets kept for `client_secret_jwt`)
+//! encrypted at rest.
 //!
 //! The master secret (Spin variable `master_key`) never encrypts anything
 //! itself: HKDF-SHA256 (RFC 5869) derives an AES-256-GCM key from it. Each
@@ -65,22 +66,7 @@ impl MasterKey {
 
     /// Encrypts `plaintext` (a PKCS#8 DER private key) for the key `kid`.
     pub fn seal(&self, kid: &str, alg: Alg, plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
-        let nonce: [u8; NONCE_LEN] = rng::bytes()?;
-        let aad = associated_data(kid, alg);
-        let ciphertext = self
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| JoseError::Sealed("encryption failed"))?;
-        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ciphertext);
-        Ok(out)
+        self.seal_with(&associated_data(kid, alg), plaintext)
     }
 
     /// Decrypts what [`MasterKey::seal`] produced for the same `kid` and
@@ -91,17 +77,56 @@ impl MasterKey {
         alg: Alg,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, JoseError> {
+        self.open_with(&associated_data(kid, alg), sealed)
+    }
+
+    /// Encrypts a client secret (kept for `client_secret_jwt`) for the
+    /// client `client_id`: the same format, with associated data
+    /// `"authrim/client-secret/v1" 0x00 client_id`, so a sealed secret can
+    /// neither move to another client nor pass for a signing key.
+    pub fn seal_client_secret(&self, client_id: &str, secret: &[u8]) -> Result<Vec<u8>, JoseError> {
+        self.seal_with(&client_secret_associated_data(client_id), secret)
+    }
+
+    /// Decrypts what [`MasterKey::seal_client_secret`] produced for the same
+    /// client.
+    pub fn open_client_secret(
+        &self,
+        client_id: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, JoseError> {
+        self.open_with(&client_secret_associated_data(client_id), sealed)
+    }
+
+    fn seal_with(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
+        let nonce: [u8; NONCE_LEN] = rng::bytes()?;
+        let ciphertext = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| JoseError::Sealed("encryption failed"))?;
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
+    }
+
+    fn open_with(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, JoseError> {
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(JoseError::Sealed("too short"));
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let aad = associated_data(kid, alg);
         self.cipher()
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .map(Zeroizing::new)
@@ -121,6 +146,15 @@ fn associated_data(kid: &str, alg: Alg) -> Vec<u8> {
     aad.extend_from_slice(alg.as_str().as_bytes());
     aad.push(0);
     aad.extend_from_slice(kid.as_bytes());
+    aad
+}
+
+/// `"authrim/client-secret/v1" 0x00 client_id`. Distinct from the
+/// signing-key prefix, so neither kind opens as the other.
+fn client_secret_associated_data(client_id: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + client_id.len());
+    aad.extend_from_slice(b"authrim/client-secret/v1\0");
+    aad.extend_from_slice(client_id.as_bytes());
     aad
 }
 
@@ -172,5 +206,25 @@ mod tests {
         *tampered.last_mut().unwrap() ^= 1;
         assert!(mk.open("k1", Alg::RS256, &tampered).is_err());
         assert!(mk.open("k1", Alg::RS256, &sealed[..20]).is_err());
+    }
+
+    #[test]
+    fn client_secrets_are_bound_to_their_client() {
+        let mk = MasterKey::from_secret(SECRET).unwrap();
+        let sealed = mk.seal_client_secret("c1", b"the secret").unwrap();
+        assert_eq!(
+            &mk.open_client_secret("c1", &sealed).unwrap()[..],
+            b"the secret"
+        );
+        assert!(
+            mk.open_client_secret("c2", &sealed).is_err(),
+            "moved to another client"
+        );
+        assert!(
+            mk.open("c1", Alg::ES256, &sealed).is_err(),
+            "not a signing key"
+        );
+        let key = mk.seal("k1", Alg::ES256, b"pkcs8").unwrap();
+        assert!(mk.open_client_secret("k1", &key).is_err());
     }
 }

@@ -19,38 +19,154 @@ pub const METADATA_MAX_AGE: u32 = 3600;
 /// publish delay 1200 s), so a cached JWKS never lacks a signing key.
 pub const JWKS_MAX_AGE: u32 = 600;
 
-/// What this deployment implements and has enabled.
+/// What this deployment implements and has enabled. Each endpoint group
+/// contributes its fields only when it is on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Whether anything in this deployment issues ID Tokens. Until then the
-    /// ID Token fields (signing algorithms, subject types) are left out.
-    pub issues_id_tokens: bool,
-    /// JWS algorithms the key manager signs with.
+    /// JWS algorithms the key manager signs ID Tokens with.
     pub signing_algs: Vec<String>,
+    /// op-auth, op-token and op-userinfo: the OpenID Provider core.
+    pub core: Option<CoreCapabilities>,
+    /// op-management: registration, introspection, revocation.
+    pub management: Option<ManagementCapabilities>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoreCapabilities {
+    pub scopes: Vec<String>,
+    pub claims: Vec<String>,
+    pub response_modes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_methods: Vec<String>,
+    pub token_endpoint_auth_signing_algs: Vec<String>,
+    pub code_challenge_methods: Vec<String>,
+    pub prompt_values: Vec<String>,
+    pub require_pushed_authorization_requests: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManagementCapabilities {
+    pub client_auth_methods: Vec<String>,
+    pub client_auth_signing_algs: Vec<String>,
 }
 
 /// Provider metadata. A struct rather than a JSON map: fields appear only
 /// when their capability is on, and the component carries no generic JSON
 /// value serialiser.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ProviderMetadata {
     pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
     pub jwks_uri: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject_types_supported: Option<Vec<&'static str>>,
+    pub registration_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_types_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_modes_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_types_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_types_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_parameter_supported: Option<bool>,
+    /// OIDC Discovery defaults these to false / true; stated explicitly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
+    /// RFC 9207.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 /// Fields common to both documents.
 fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
-    let id_tokens = caps.issues_id_tokens;
-    ProviderMetadata {
+    let url = |path: &str| Some(issuer.endpoint(path));
+    let mut m = ProviderMetadata {
         issuer: issuer.as_str().to_string(),
         jwks_uri: issuer.endpoint(JWKS_PATH),
-        subject_types_supported: id_tokens.then(|| vec!["public"]),
-        id_token_signing_alg_values_supported: id_tokens.then(|| caps.signing_algs.clone()),
+        ..ProviderMetadata::default()
+    };
+    if let Some(core) = &caps.core {
+        m.authorization_endpoint = url("/authorize");
+        m.token_endpoint = url("/token");
+        m.userinfo_endpoint = url("/userinfo");
+        m.pushed_authorization_request_endpoint = url("/as/par");
+        m.require_pushed_authorization_requests = Some(core.require_pushed_authorization_requests);
+        m.end_session_endpoint = url("/logout");
+        m.scopes_supported = Some(core.scopes.clone());
+        m.response_types_supported = Some(vec!["code".into()]);
+        m.response_modes_supported = Some(core.response_modes.clone());
+        m.grant_types_supported = Some(core.grant_types.clone());
+        m.subject_types_supported = Some(vec!["public".into()]);
+        m.id_token_signing_alg_values_supported = Some(caps.signing_algs.clone());
+        m.token_endpoint_auth_methods_supported = Some(core.token_endpoint_auth_methods.clone());
+        m.token_endpoint_auth_signing_alg_values_supported =
+            Some(core.token_endpoint_auth_signing_algs.clone());
+        m.code_challenge_methods_supported = Some(core.code_challenge_methods.clone());
+        m.prompt_values_supported = Some(core.prompt_values.clone());
+        m.claims_supported = Some(core.claims.clone());
+        m.claims_parameter_supported = Some(true);
+        m.request_parameter_supported = Some(false);
+        m.request_uri_parameter_supported = Some(false);
+        m.authorization_response_iss_parameter_supported = Some(true);
     }
+    if let Some(mgmt) = &caps.management {
+        m.registration_endpoint = url("/register");
+        m.introspection_endpoint = url("/introspect");
+        m.introspection_endpoint_auth_methods_supported = Some(
+            mgmt.client_auth_methods
+                .iter()
+                .filter(|a| *a != "none")
+                .cloned()
+                .collect(),
+        );
+        m.introspection_endpoint_auth_signing_alg_values_supported =
+            Some(mgmt.client_auth_signing_algs.clone());
+        m.revocation_endpoint = url("/revoke");
+        m.revocation_endpoint_auth_methods_supported = Some(mgmt.client_auth_methods.clone());
+        m.revocation_endpoint_auth_signing_alg_values_supported =
+            Some(mgmt.client_auth_signing_algs.clone());
+    }
+    m
 }
 
 /// `/.well-known/openid-configuration` (OIDC Discovery 1.0 §3).
@@ -90,17 +206,45 @@ mod tests {
     }
 
     #[test]
-    fn id_token_fields_follow_the_capability() {
+    fn core_and_management_fields_follow_their_capabilities() {
         let caps = Capabilities {
-            issues_id_tokens: true,
             signing_algs: vec!["RS256".into(), "ES256".into()],
+            core: Some(CoreCapabilities {
+                require_pushed_authorization_requests: true,
+                ..CoreCapabilities::default()
+            }),
+            management: Some(ManagementCapabilities {
+                client_auth_methods: vec!["client_secret_basic".into(), "none".into()],
+                client_auth_signing_algs: vec![],
+            }),
         };
         let doc = to_json(&openid_configuration(&issuer(), &caps));
+        assert_eq!(
+            doc["authorization_endpoint"],
+            "https://id.example.com/authorize"
+        );
         assert_eq!(doc["subject_types_supported"], json!(["public"]));
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
             json!(["RS256", "ES256"])
         );
+        assert_eq!(doc["require_pushed_authorization_requests"], true);
+        assert_eq!(doc["request_uri_parameter_supported"], false);
+        assert_eq!(
+            doc["introspection_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic"]),
+            "introspection needs an authenticated client"
+        );
+        assert_eq!(
+            doc["revocation_endpoint_auth_methods_supported"],
+            json!(["client_secret_basic", "none"])
+        );
+        let core_only = Capabilities {
+            management: None,
+            ..caps
+        };
+        let doc = to_json(&openid_configuration(&issuer(), &core_only));
+        assert!(doc.get("registration_endpoint").is_none());
     }
 
     #[test]

@@ -57,6 +57,7 @@ fn client_delete_removes_everything_issued_to_it() {
         .unwrap();
         access_token(&db, "a2", "g2");
         codes::put(&db, &super::codes_test::code("k1", "c1")).unwrap();
+        consent(&db, "u1", "c1");
         assert!(matches!(
             grants::rotate(&db, "r1", "r1b", NOW + 60, NOW).unwrap(),
             crate::RotateOutcome::Rotated(_)
@@ -69,6 +70,7 @@ fn client_delete_removes_everything_issued_to_it() {
             "access_tokens",
             "superseded_refresh_tokens",
             "auth_codes",
+            "consents",
         ] {
             let left = db.count(&format!("SELECT count(*) FROM {table}"));
             let expected = i64::from(matches!(table, "grants" | "access_tokens"));
@@ -147,6 +149,7 @@ fn user_delete_ends_sessions_and_revokes_grants() {
         grants::create(&db, &grant_record("gcc", "c1", None, None), None, 0).unwrap();
         access_token(&db, "acc", "gcc");
         codes::put(&db, &super::codes_test::code("k1", "c1")).unwrap();
+        consent(&db, "u1", "c1");
         assert!(grants::check_access_token(&db, "a1", NOW)
             .unwrap()
             .is_some());
@@ -159,6 +162,7 @@ fn user_delete_ends_sessions_and_revokes_grants() {
             .is_none());
         assert!(grants::find_by_refresh(&db, "r1", NOW).unwrap().is_none());
         assert_eq!(db.count("SELECT count(*) FROM auth_codes"), 0);
+        assert_eq!(db.count("SELECT count(*) FROM consents"), 0);
         assert!(
             grants::check_access_token(&db, "acc", NOW)
                 .unwrap()

@@ -279,6 +279,33 @@ fn rotation_publishes_before_signing_and_retires_after_retention() {
     assert_eq!(rs.publish_until, None);
 }
 
+/// An immediate rotation in the same second as the key it replaces still
+/// yields one unambiguous signing key: the new one activates a second later.
+#[test]
+fn immediate_rotation_in_the_same_second_orders_keys() {
+    let db = TestDb::new();
+    let env = Env::new();
+    env.with(|e| keys::ensure_keys(&db, e)).unwrap();
+    let new = env
+        .with(|e| keys::rotate(&db, e, "ES256", 0, 3600))
+        .unwrap();
+    assert_eq!(new.activates_at, NOW + 1);
+    env.now.set(NOW + 1);
+    let token = env
+        .with(|e| keys::sign_jwt(&db, e, "ES256", None, "{}"))
+        .unwrap();
+    assert_eq!(
+        Compact::parse(&token).unwrap().kid(),
+        Some(new.kid.as_str())
+    );
+    // A later immediate rotation activates at once.
+    env.now.set(NOW + 10);
+    let third = env
+        .with(|e| keys::rotate(&db, e, "ES256", 0, 3600))
+        .unwrap();
+    assert_eq!((third.activates_at, third.signing), (NOW + 10, true));
+}
+
 /// Four connections ensure keys at once on an empty database: one key per
 /// algorithm, and everyone sees the same ones.
 #[test]

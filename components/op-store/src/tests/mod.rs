@@ -2,13 +2,18 @@
 
 mod clients_users_test;
 mod codes_test;
+mod consents_test;
 mod grants_test;
 mod keys_test;
 mod one_time_test;
+mod rate_limits_test;
+mod secrets_test;
 mod sessions_test;
 
 use crate::testing::TestDb;
-use crate::{clients, grants, sessions, users, AccessToken, Client, Grant, Session, User};
+use crate::{
+    clients, consents, grants, sessions, users, AccessToken, Client, Consent, Grant, Session, User,
+};
 
 pub const NOW: i64 = 1_700_000_000;
 
@@ -104,6 +109,20 @@ pub fn access_token(db: &TestDb, hash: &str, grant_id: &str) {
             token_hash: hash.into(),
             grant_id: grant_id.into(),
             expires_at: NOW + 600,
+        },
+    )
+    .unwrap();
+}
+
+pub fn consent(db: &TestDb, user_id: &str, client_id: &str) {
+    consents::put(
+        db,
+        &Consent {
+            user_id: user_id.into(),
+            client_id: client_id.into(),
+            scope: "openid profile".into(),
+            claims_json: r#"["email"]"#.into(),
+            granted_at: NOW,
         },
     )
     .unwrap();

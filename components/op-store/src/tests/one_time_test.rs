@@ -1,5 +1,5 @@
 use super::NOW;
-use crate::one_time::{mark_used, purge_expired, put, take};
+use crate::one_time::{mark_used, peek, purge_expired, put, take};
 use crate::testing::{race, TestDb};
 use crate::StoreError;
 
@@ -84,4 +84,33 @@ fn concurrent_mark_used_and_take_have_one_winner() {
     assert_eq!(marks.iter().filter(|&&m| m).count(), 1, "{marks:?}");
     let takes = race(&path, 8, |db, _| take(db, "par", "urn:1", NOW).unwrap());
     assert_eq!(takes.iter().filter(|t| t.is_some()).count(), 1, "{takes:?}");
+}
+
+#[test]
+fn peek_reads_without_taking() {
+    let db = TestDb::new();
+    assert_eq!(peek(&db, "interaction", "i1", NOW).unwrap(), None);
+    put(&db, "interaction", "i1", b"pending", NOW + 60, NOW).unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            peek(&db, "interaction", "i1", NOW + 1).unwrap().as_deref(),
+            Some(&b"pending"[..])
+        );
+    }
+    assert_eq!(peek(&db, "par", "i1", NOW + 1).unwrap(), None, "namespace");
+    assert_eq!(
+        peek(&db, "interaction", "i1", NOW + 60).unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        take(&db, "interaction", "i1", NOW + 2).unwrap().as_deref(),
+        Some(&b"pending"[..]),
+        "peeking did not take it"
+    );
+    assert_eq!(
+        peek(&db, "interaction", "i1", NOW + 2).unwrap(),
+        None,
+        "taken"
+    );
 }

@@ -1,0 +1,310 @@
+//! The thin Spin adapter: the request's parts, the variables, the WASI
+//! clock, and [`Store`] over the `authrim:store` imports (op-store,
+//! composed in as a component dependency).
+
+use crate::config::Config;
+use crate::endpoints;
+use crate::request::Request;
+use crate::store::{self as s, Store, StoreResult};
+use crate::Env;
+use authrim_protocol::OAuthError;
+use authrim_spin::store as wit;
+use authrim_spin::wasi_http::send_response;
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http_component;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+struct SpinStore;
+
+/// Logs a store failure; the client sees a bare `server_error`.
+fn fail(call: &str, e: wit::types::StoreError) -> OAuthError {
+    crate::log(&format!("store {call}: {e:?}"));
+    OAuthError::server_error()
+}
+
+fn session_from(x: wit::sessions::Session) -> s::Session {
+    s::Session {
+        id_hash: x.id_hash,
+        sid: x.sid,
+        user_id: x.user_id,
+        auth_time: x.auth_time,
+        acr: x.acr,
+        amr: x.amr,
+        created_at: x.created_at,
+        expires_at: x.expires_at,
+    }
+}
+
+fn user_from(x: wit::users::User) -> s::User {
+    s::User {
+        id: x.id,
+        username: x.username,
+        password_hash: x.password_hash,
+        disabled: x.disabled,
+    }
+}
+
+impl Store for SpinStore {
+    fn client(&self, client_id: &str) -> StoreResult<Option<s::StoredClient>> {
+        Ok(wit::clients::get(client_id)
+            .map_err(|e| fail("clients.get", e))?
+            .map(|c| s::StoredClient {
+                client_id: c.client_id,
+                secret_hash: c.secret_hash,
+                metadata_json: c.metadata_json,
+            }))
+    }
+
+    fn verify_secret_mac(
+        &self,
+        client_id: &str,
+        alg: &str,
+        signing_input: &[u8],
+        mac: &[u8],
+    ) -> StoreResult<bool> {
+        wit::clients::verify_secret_mac(client_id, alg, signing_input, mac)
+            .map_err(|e| fail("clients.verify-secret-mac", e))
+    }
+
+    fn user(&self, id: &str) -> StoreResult<Option<s::User>> {
+        Ok(wit::users::get(id)
+            .map_err(|e| fail("users.get", e))?
+            .map(user_from))
+    }
+
+    fn user_by_username(&self, username: &str) -> StoreResult<Option<s::User>> {
+        Ok(wit::users::find_by_username(username)
+            .map_err(|e| fail("users.find-by-username", e))?
+            .map(user_from))
+    }
+
+    fn create_session(&self, x: &s::Session) -> StoreResult<()> {
+        wit::sessions::create(&wit::sessions::Session {
+            id_hash: x.id_hash.clone(),
+            sid: x.sid.clone(),
+            user_id: x.user_id.clone(),
+            auth_time: x.auth_time,
+            acr: x.acr.clone(),
+            amr: x.amr.clone(),
+            created_at: x.created_at,
+            expires_at: x.expires_at,
+            ended_at: None,
+        })
+        .map_err(|e| fail("sessions.create", e))
+    }
+
+    fn active_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<s::Session>> {
+        Ok(wit::sessions::get_active(id_hash, now)
+            .map_err(|e| fail("sessions.get-active", e))?
+            .map(session_from))
+    }
+
+    fn active_session_by_sid(&self, sid: &str, now: i64) -> StoreResult<Option<s::Session>> {
+        Ok(wit::sessions::get_active_by_sid(sid, now)
+            .map_err(|e| fail("sessions.get-active-by-sid", e))?
+            .map(session_from))
+    }
+
+    fn end_session(&self, id_hash: &str, now: i64) -> StoreResult<bool> {
+        wit::sessions::end(id_hash, now).map_err(|e| fail("sessions.end", e))
+    }
+
+    fn put_code(&self, x: &s::AuthCode) -> StoreResult<()> {
+        wit::codes::put(&wit::codes::AuthCode {
+            code_hash: x.code_hash.clone(),
+            client_id: x.client_id.clone(),
+            user_id: x.user_id.clone(),
+            sid: x.sid.clone(),
+            redirect_uri: x.redirect_uri.clone(),
+            scope: x.scope.clone(),
+            nonce: x.nonce.clone(),
+            code_challenge: x.code_challenge.clone(),
+            code_challenge_method: x.code_challenge_method.clone(),
+            grant_json: x.grant_json.clone(),
+            expires_at: x.expires_at,
+        })
+        .map_err(|e| fail("codes.put", e))
+    }
+
+    fn one_time_put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        wit::one_time::put(namespace, key, value, expires_at).map_err(|e| fail("one-time.put", e))
+    }
+
+    fn one_time_peek(&self, namespace: &str, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
+        wit::one_time::peek(namespace, key, now).map_err(|e| fail("one-time.peek", e))
+    }
+
+    fn one_time_take(&self, namespace: &str, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
+        wit::one_time::take(namespace, key, now).map_err(|e| fail("one-time.take", e))
+    }
+
+    fn one_time_mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        wit::one_time::mark_used(namespace, key, expires_at, now)
+            .map_err(|e| fail("one-time.mark-used", e))
+    }
+
+    fn consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<s::Consent>> {
+        Ok(wit::consents::get(user_id, client_id)
+            .map_err(|e| fail("consents.get", e))?
+            .map(|c| s::Consent {
+                user_id: c.user_id,
+                client_id: c.client_id,
+                scope: c.scope,
+                claims_json: c.claims_json,
+                granted_at: c.granted_at,
+            }))
+    }
+
+    fn put_consent(&self, c: &s::Consent) -> StoreResult<()> {
+        wit::consents::put(&wit::consents::Consent {
+            user_id: c.user_id.clone(),
+            client_id: c.client_id.clone(),
+            scope: c.scope.clone(),
+            claims_json: c.claims_json.clone(),
+            granted_at: c.granted_at,
+        })
+        .map_err(|e| fail("consents.put", e))
+    }
+
+    fn rate_hit(&self, bucket: &str, window_seconds: i64, now: i64) -> StoreResult<u32> {
+        wit::rate_limits::hit(bucket, window_seconds, now).map_err(|e| fail("rate-limits.hit", e))
+    }
+
+    fn rate_peek(&self, bucket: &str, window_seconds: i64, now: i64) -> StoreResult<u32> {
+        wit::rate_limits::peek(bucket, window_seconds, now).map_err(|e| fail("rate-limits.peek", e))
+    }
+
+    fn rate_reset(&self, bucket: &str) -> StoreResult<()> {
+        wit::rate_limits::reset(bucket).map_err(|e| fail("rate-limits.reset", e))
+    }
+
+    fn jwks(&self) -> StoreResult<String> {
+        wit::keys::jwks().map_err(|e| fail("keys.jwks", e))
+    }
+}
+
+fn config() -> Result<Config, OAuthError> {
+    Config::from_variables(|name| spin_sdk::variables::get(name).ok()).map_err(|e| {
+        crate::log(&e);
+        OAuthError::server_error()
+    })
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// What the endpoints read from a request, owned.
+struct Raw {
+    method: String,
+    path: String,
+    query: String,
+    content_type: Option<String>,
+    cookie: Option<String>,
+    authorization: Option<String>,
+    client_addr: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Reads the request straight from `wasi:http` (as `authrim_spin::
+/// wasi_http::read_request` does; spin-sdk's `Request` conversions cost
+/// this component about 100 KB). `Cookie` fields are joined with `; `
+/// (RFC 9113 §8.2.3); any other header we read that is repeated or not
+/// UTF-8 is `invalid_request`.
+async fn read(req: IncomingRequest) -> Result<Raw, OAuthError> {
+    let method = match req.method() {
+        Method::Get => "GET".to_string(),
+        Method::Head => "HEAD".to_string(),
+        Method::Post => "POST".to_string(),
+        Method::Put => "PUT".to_string(),
+        Method::Delete => "DELETE".to_string(),
+        Method::Patch => "PATCH".to_string(),
+        Method::Options => "OPTIONS".to_string(),
+        Method::Connect => "CONNECT".to_string(),
+        Method::Trace => "TRACE".to_string(),
+        Method::Other(m) => m,
+    };
+    let target = req.path_with_query().unwrap_or_default();
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target, String::new()),
+    };
+    let headers = req.headers();
+    let utf8 = |v: Vec<u8>| {
+        String::from_utf8(v)
+            .map_err(|_| OAuthError::invalid_request("a request header is not valid UTF-8"))
+    };
+    let one = |name: &str| -> Result<Option<String>, OAuthError> {
+        let mut values = headers.get(name).into_iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => utf8(v).map(Some),
+            (Some(_), Some(_)) => Err(OAuthError::invalid_request("a request header is repeated")),
+        }
+    };
+    let content_type = one("content-type")?;
+    let authorization = one("authorization")?;
+    let client_addr = one("spin-client-addr")?;
+    let cookies = headers
+        .get("cookie")
+        .into_iter()
+        .map(utf8)
+        .collect::<Result<Vec<_>, _>>()?;
+    let cookie = (!cookies.is_empty()).then(|| cookies.join("; "));
+    drop(headers);
+    let body = req.into_body().await.map_err(|e| {
+        crate::log(&format!("reading the request body: {e:?}"));
+        OAuthError::invalid_request("the request body could not be read")
+    })?;
+    Ok(Raw {
+        method,
+        path,
+        query,
+        content_type,
+        cookie,
+        authorization,
+        client_addr,
+        body,
+    })
+}
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let resp = match (read(req).await, config()) {
+        (Ok(raw), Ok(config)) => {
+            let request = Request {
+                method: &raw.method,
+                path: &raw.path,
+                query: &raw.query,
+                content_type: raw.content_type.as_deref(),
+                cookie: raw.cookie.as_deref(),
+                authorization: raw.authorization.as_deref(),
+                client_addr: raw.client_addr.as_deref(),
+                body: &raw.body,
+            };
+            let env = Env {
+                store: &SpinStore,
+                config: &config,
+                now: now(),
+            };
+            endpoints::handle(&env, &request)
+        }
+        (Err(e), _) | (_, Err(e)) => crate::html::error_page(&e),
+    };
+    send_response(out, resp);
+}

@@ -1,0 +1,144 @@
+//! `POST /as/par` (RFC 9126 §2): the client pushes its authorization
+//! request over an authenticated back channel and gets a one-time
+//! `request_uri` to send through the browser.
+//!
+//! The checks, in order: `POST`; a form body; client authentication
+//! (`client_auth`, the token endpoint's methods; assertion audiences are the
+//! issuer, the token endpoint and this endpoint; an assertion's `jti` is
+//! recorded as used); the request's checks (`authorize::validate` with
+//! `Origin::PushedAuthorizationEndpoint`: every error is a direct JSON
+//! answer). The parameters (without the client's credentials) are stored
+//! for [`PAR_TTL`] under the SHA-256 of the `request_uri`; the answer is
+//! `201 {"request_uri", "expires_in"}`.
+//!
+//! `private_key_jwt` works with keys registered by value (`jwks`); this
+//! component makes no outbound requests, so a `jwks_uri` is not fetched.
+
+use super::authorize::PAR_NAMESPACE;
+use crate::config::PAR_TTL;
+use crate::request::Request;
+use crate::{flow, new_token, Env};
+use authrim_oauth::authorize::{self, ClientRef, Origin, PAR_REQUEST_URI_PREFIX};
+use authrim_oauth::client_auth::{
+    AssertionRules, ClientCredentials, RegisteredClient, SecretMac, UsedAssertion, JTI_NAMESPACE,
+};
+use authrim_oauth::client_metadata::JwsAlg;
+use authrim_oauth::form::{form_urlencode, Params};
+use authrim_protocol::secret::hash_token;
+use authrim_protocol::{HttpResponse, OAuthError};
+use serde_json::json;
+
+/// Parameters that authenticate the client and are not part of the
+/// authorization request.
+const CREDENTIAL_PARAMS: &[&str] = &["client_secret", "client_assertion", "client_assertion_type"];
+
+pub fn handle(env: &Env, req: &Request) -> HttpResponse {
+    match run(env, req) {
+        Ok(resp) => resp,
+        Err(e) => e.to_response(),
+    }
+}
+
+/// `client_secret_jwt` MACs, checked by op-store with the sealed secret.
+struct StoreMac<'a> {
+    env: &'a Env<'a>,
+    client_id: &'a str,
+}
+
+impl SecretMac for StoreMac<'_> {
+    fn verify(&self, alg: JwsAlg, signing_input: &[u8], mac: &[u8]) -> bool {
+        self.env
+            .store
+            .verify_secret_mac(self.client_id, alg.as_str(), signing_input, mac)
+            .unwrap_or(false)
+    }
+}
+
+fn run(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
+    if req.method != "POST" {
+        return Err(OAuthError::method_not_allowed("POST"));
+    }
+    let params = req.params()?;
+    let credentials = ClientCredentials::extract(req.authorization, &params)?;
+    let client_id = credentials.client_id().clone();
+    let loaded = flow::load_client(env, client_id.as_str())?;
+    let jwks = match &loaded {
+        Some((_, metadata)) => metadata.jwks().unwrap_or_else(|e| {
+            crate::log(&format!(
+                "stored jwks of client {:?}: {e}",
+                client_id.as_str()
+            ));
+            None
+        }),
+        None => None,
+    };
+    let mac = StoreMac {
+        env,
+        client_id: client_id.as_str(),
+    };
+    let registered = loaded.as_ref().map(|(stored, metadata)| RegisteredClient {
+        metadata,
+        secret_hash: stored.secret_hash.as_deref(),
+        jwks: jwks.as_ref(),
+        secret_mac: Some(&mac),
+    });
+    let issuer = &env.config.issuer;
+    let rules = AssertionRules::new(vec![
+        issuer.as_str().to_string(),
+        issuer.endpoint("/token"),
+        issuer.endpoint("/as/par"),
+    ]);
+    let authenticated = credentials.authenticate(registered.as_ref(), &rules, env.now)?;
+    if let Some(used) = &authenticated.assertion {
+        if !env.store.one_time_mark_used(
+            JTI_NAMESPACE,
+            &used.replay_key,
+            used.expires_at,
+            env.now,
+        )? {
+            return Err(UsedAssertion::replay_error());
+        }
+    }
+    let Some((_, metadata)) = &loaded else {
+        // authenticate() refuses unknown clients; never reached.
+        return Err(credentials.error("client authentication failed"));
+    };
+    let pushed = request_params(&params, client_id.as_str())?;
+    let client = ClientRef {
+        client_id: &client_id,
+        metadata,
+    };
+    authorize::validate(
+        &pushed,
+        client,
+        Origin::PushedAuthorizationEndpoint,
+        &env.config.authorize_config(),
+    )
+    .map_err(|e| e.error)?;
+    let request_uri = format!("{PAR_REQUEST_URI_PREFIX}{}", new_token()?);
+    env.store.one_time_put(
+        PAR_NAMESPACE,
+        &hash_token(&request_uri),
+        form_urlencode(pushed.iter()).as_bytes(),
+        env.now + PAR_TTL,
+    )?;
+    Ok(HttpResponse::json(
+        201,
+        &json!({ "request_uri": request_uri, "expires_in": PAR_TTL }),
+    )
+    .header("cache-control", "no-store"))
+}
+
+/// The authorization request inside the PAR body: every parameter but the
+/// client's credentials, with `client_id` (HTTP Basic clients need not
+/// repeat it in the body; RFC 9126 §2.1).
+fn request_params(params: &Params, client_id: &str) -> Result<Params, OAuthError> {
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(n, _)| !CREDENTIAL_PARAMS.contains(n))
+        .collect();
+    if !params.contains("client_id") {
+        pairs.push(("client_id", client_id));
+    }
+    Params::parse(&form_urlencode(pairs))
+}

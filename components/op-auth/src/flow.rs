@@ -1,0 +1,322 @@
+//! The authorization flow after the request is valid, shared by
+//! `/authorize`, `/login` and `/consent`: who is signed in, whether they
+//! must sign in (again), whether they must consent, and finally the code.
+//!
+//! [`proceed`] runs these steps in order; each is a small pure function:
+//! 1. [`login_needed`]: no session; or `prompt=login`/`select_account`,
+//!    `max_age` exceeded, or an `id_token_hint` for someone else, unless
+//!    the session was created by a login in this very interaction.
+//!    With `prompt=none` → `login_required`.
+//! 2. [`consent_needed`]: `prompt=consent` not yet answered in this
+//!    interaction, or no stored consent covering every scope value and
+//!    every claim named in the `claims` parameter. With `prompt=none` →
+//!    `consent_required`.
+//! 3. [`issue_code`]: the code (60 s, stored by hash) with what the token
+//!    endpoint needs, delivered in the request's response mode with `iss`.
+
+use crate::config::CODE_TTL;
+use crate::interaction::{self, Interaction};
+use crate::store::{AuthCode, Consent, Session, StoredClient, User};
+use crate::{cookie, new_token, Env};
+use authrim_oauth::authorize::{self, AuthorizationRequest, ClientRef, Origin};
+use authrim_oauth::claims::requested_claim_names;
+use authrim_oauth::client_metadata::{ClientId, ClientMetadata};
+use authrim_oauth::scope::Scope;
+use authrim_protocol::secret::hash_token;
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
+use serde_json::{json, Value};
+
+/// A validated request and its client.
+pub struct Pending {
+    pub request: AuthorizationRequest,
+    pub client: ClientMetadata,
+}
+
+impl Pending {
+    /// The name shown to the user: `client_name`, else the client id.
+    pub fn client_name(&self) -> &str {
+        self.client
+            .client_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(self.request.client_id.as_str())
+    }
+}
+
+/// The stored client and its metadata; `None` when there is no such client.
+pub fn load_client(
+    env: &Env,
+    client_id: &str,
+) -> Result<Option<(StoredClient, ClientMetadata)>, OAuthError> {
+    let Some(stored) = env.store.client(client_id)? else {
+        return Ok(None);
+    };
+    let metadata = ClientMetadata::from_json(&stored.metadata_json).map_err(|e| {
+        crate::log(&format!("stored metadata of client {client_id:?}: {e}"));
+        OAuthError::server_error()
+    })?;
+    Ok(Some((stored, metadata)))
+}
+
+/// Validates a stored interaction's request again (its client may have
+/// changed or gone since). Errors are for the user's eyes.
+pub fn revalidate(env: &Env, interaction: &Interaction) -> Result<Pending, OAuthError> {
+    let params = interaction.params()?;
+    let unknown = || authorize::AuthorizeError::unknown_client().error;
+    let raw_id = params.get("client_id").ok_or_else(unknown)?;
+    let client_id = ClientId::parse(raw_id).ok_or_else(unknown)?;
+    let (_, metadata) = load_client(env, raw_id)?.ok_or_else(unknown)?;
+    let origin = if interaction.pushed {
+        Origin::Pushed { client_id: raw_id }
+    } else {
+        Origin::Authorize
+    };
+    let client = ClientRef {
+        client_id: &client_id,
+        metadata: &metadata,
+    };
+    let request = authorize::validate(&params, client, origin, &env.config.authorize_config())
+        .map_err(|e| e.error)?;
+    Ok(Pending {
+        request,
+        client: metadata,
+    })
+}
+
+/// The active session named by the request's cookie, with its user, when
+/// that user still exists and is not disabled.
+pub fn current_session(
+    env: &Env,
+    cookie_header: Option<&str>,
+) -> Result<Option<(Session, User)>, OAuthError> {
+    let Some(value) = cookie::read(&env.config.issuer, cookie_header) else {
+        return Ok(None);
+    };
+    let Some(session) = env.store.active_session(&hash_token(value), env.now)? else {
+        return Ok(None);
+    };
+    match env.store.user(&session.user_id)? {
+        Some(user) if !user.disabled => Ok(Some((session, user))),
+        _ => Ok(None),
+    }
+}
+
+/// Step 1. `Err` when the request must fail (an `id_token_hint` for another
+/// user than the one who just signed in).
+pub fn login_needed(
+    request: &AuthorizationRequest,
+    interaction: &Interaction,
+    session: Option<&Session>,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    let Some(s) = session else {
+        return Ok(true);
+    };
+    let hint_mismatch = interaction
+        .hint_sub
+        .as_deref()
+        .is_some_and(|sub| sub != s.user_id);
+    if interaction.fresh_sid.as_deref() == Some(s.sid.as_str()) {
+        if hint_mismatch {
+            return Err(OAuthError::with_description(
+                ErrorCode::LoginRequired,
+                "the End-User who signed in is not the one id_token_hint identifies",
+            ));
+        }
+        return Ok(false);
+    }
+    let too_old = request.max_age.is_some_and(|max| {
+        now.saturating_sub(s.auth_time) >= i64::try_from(max).unwrap_or(i64::MAX)
+    });
+    Ok(request.prompt.login || request.prompt.select_account || too_old || hint_mismatch)
+}
+
+/// Claim names requested through the `claims` parameter (the scope's
+/// claims are covered by the scope values themselves).
+pub fn claims_parameter_names(request: &AuthorizationRequest) -> Vec<&'static str> {
+    requested_claim_names(&Scope::default(), request.claims.as_ref())
+}
+
+/// Step 2.
+pub fn consent_needed(
+    request: &AuthorizationRequest,
+    interaction: &Interaction,
+    stored: Option<&Consent>,
+) -> bool {
+    if interaction.consented {
+        return false;
+    }
+    if request.prompt.consent {
+        return true;
+    }
+    let Some(c) = stored else {
+        return true;
+    };
+    let granted_scope: Vec<&str> = c.scope.split(' ').collect();
+    let granted_claims = claim_list(&c.claims_json);
+    let covered = request.scope.iter().all(|t| granted_scope.contains(&t))
+        && claims_parameter_names(request)
+            .iter()
+            .all(|n| granted_claims.iter().any(|g| g == n));
+    !covered
+}
+
+/// A stored consent's claim names (a JSON array of strings; anything
+/// else counts as none).
+fn claim_list(json: &str) -> Vec<String> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The consent to store after approval: what was granted before plus
+/// this request.
+pub fn merged_consent(
+    request: &AuthorizationRequest,
+    user_id: &str,
+    previous: Option<&Consent>,
+    now: i64,
+) -> Consent {
+    let mut scope: Vec<String> = previous
+        .map(|c| {
+            c.scope
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in request.scope.iter() {
+        if !scope.iter().any(|s| s == t) {
+            scope.push(t.to_string());
+        }
+    }
+    let mut claims: Vec<String> = previous
+        .map(|c| claim_list(&c.claims_json))
+        .unwrap_or_default();
+    for n in claims_parameter_names(request) {
+        if !claims.iter().any(|c| c == n) {
+            claims.push(n.to_string());
+        }
+    }
+    Consent {
+        user_id: user_id.to_string(),
+        client_id: request.client_id.as_str().to_string(),
+        scope: scope.join(" "),
+        claims_json: Value::from(claims).to_string(),
+        granted_at: now,
+    }
+}
+
+/// A 303 to the next page of the interaction.
+fn go_to(
+    env: &Env,
+    page: &str,
+    interaction: &Interaction,
+    id: Option<&str>,
+) -> Result<HttpResponse, OAuthError> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => interaction::save(env.store, interaction, env.now)?,
+    };
+    // A relative reference: it resolves against /authorize, /login or
+    // /consent alike, whatever path prefix the app is served under.
+    Ok(HttpResponse::new(303)
+        .header("location", &format!("{page}?interaction={id}"))
+        .header("cache-control", "no-store"))
+}
+
+/// Runs the steps for a valid request. `id` names the stored interaction
+/// when there is one (it is taken when the code is issued); without it,
+/// a new one is stored if a page must be shown.
+pub fn proceed(
+    env: &Env,
+    pending: &Pending,
+    interaction: &Interaction,
+    id: Option<&str>,
+    session: Option<&(Session, User)>,
+) -> Result<HttpResponse, OAuthError> {
+    let request = &pending.request;
+    let refuse = |e: OAuthError| Ok(request.error_response(&env.config.issuer, e));
+    let login = match login_needed(request, interaction, session.map(|(s, _)| s), env.now) {
+        Ok(needed) => needed,
+        Err(e) => return refuse(e),
+    };
+    let Some((session, user)) = session.filter(|_| !login) else {
+        if request.prompt.none {
+            return refuse(OAuthError::with_description(
+                ErrorCode::LoginRequired,
+                "the End-User must sign in",
+            ));
+        }
+        return go_to(env, "login", interaction, id);
+    };
+    let stored = env.store.consent(&user.id, request.client_id.as_str())?;
+    if consent_needed(request, interaction, stored.as_ref()) {
+        if request.prompt.none {
+            return refuse(OAuthError::with_description(
+                ErrorCode::ConsentRequired,
+                "the End-User must consent",
+            ));
+        }
+        return go_to(env, "consent", interaction, id);
+    }
+    if let Some(id) = id {
+        if interaction::take(env.store, id, env.now)?.is_none() {
+            return Err(interaction::expired());
+        }
+    }
+    issue_code(env, request, session)
+}
+
+/// What the token endpoint needs besides the code's own columns
+/// (`codes.auth-code.grant-json`).
+pub fn grant_json(request: &AuthorizationRequest, session: &Session) -> String {
+    let claims = request
+        .claims
+        .as_ref()
+        .and_then(|c| serde_json::from_str::<Value>(&c.to_json()).ok());
+    json!({
+        "auth_time": session.auth_time,
+        "acr": session.acr,
+        "amr": session.amr,
+        "nonce": request.nonce,
+        "claims": claims,
+        "max_age": request.max_age,
+        "redirect_uri_in_request": request.redirect_uri_in_request,
+    })
+    .to_string()
+}
+
+/// Step 3.
+pub fn issue_code(
+    env: &Env,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<HttpResponse, OAuthError> {
+    let code = new_token()?;
+    env.store.put_code(&AuthCode {
+        code_hash: hash_token(&code),
+        client_id: request.client_id.as_str().to_string(),
+        user_id: session.user_id.clone(),
+        sid: Some(session.sid.clone()),
+        redirect_uri: request.redirect_uri.as_str().to_string(),
+        scope: request.scope.to_string(),
+        nonce: request.nonce.clone(),
+        code_challenge: request
+            .code_challenge
+            .as_ref()
+            .map(|c| c.challenge().to_string()),
+        code_challenge_method: request
+            .code_challenge
+            .as_ref()
+            .map(|c| c.method().as_str().to_string()),
+        grant_json: grant_json(request, session),
+        expires_at: env.now + CODE_TTL,
+    })?;
+    Ok(request.success_response(&env.config.issuer, &code))
+}

@@ -1,0 +1,48 @@
+//! op-auth: the authorization endpoint (`/authorize`, OIDC Core §3.1.2),
+//! pushed authorization requests (`/as/par`, RFC 9126), the login and
+//! consent pages (`/login`, `/consent`) and RP-initiated logout
+//! (`/logout`, OpenID Connect RP-Initiated Logout 1.0).
+//!
+//! The endpoint logic is free of I/O: it talks to op-store through the
+//! [`store::Store`] trait and is tested natively against an in-memory
+//! store. The `component` module (wasm32 only) is the thin Spin adapter.
+
+pub mod config;
+pub mod cookie;
+pub mod endpoints;
+pub mod flow;
+pub mod hint;
+pub mod html;
+pub mod interaction;
+pub mod pages;
+pub mod request;
+pub mod store;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+use authrim_protocol::OAuthError;
+
+/// What every endpoint works with.
+pub struct Env<'a> {
+    pub store: &'a dyn store::Store,
+    pub config: &'a config::Config,
+    /// UNIX seconds.
+    pub now: i64,
+}
+
+/// A new 256-bit random token (codes, ids, CSRF tokens, cookies).
+pub(crate) fn new_token() -> Result<String, OAuthError> {
+    authrim_protocol::secret::random_token().map_err(|e| {
+        log(&format!("random: {e}"));
+        OAuthError::server_error()
+    })
+}
+
+/// Operator-facing detail (never sent to clients).
+pub(crate) fn log(message: &str) {
+    eprintln!("op-auth: {message}");
+}

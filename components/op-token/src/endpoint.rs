@@ -1,0 +1,141 @@
+//! `POST /token`: parse, authenticate the client, check the grant type,
+//! dispatch to the grant (one module each under `grants/`).
+//!
+//! Every answer carries `Cache-Control: no-store` and `Pragma: no-cache`
+//! (RFC 6749 §5.1) and `Access-Control-Allow-Origin: *`: browser-based
+//! public clients (code + PKCE) call this endpoint, and it uses no cookies.
+//! Errors are RFC 6749 §5.2 JSON; `invalid_client` is 401, with a `Basic`
+//! challenge when the client used HTTP Basic.
+
+use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::form::{is_form_content_type, Params};
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
+
+use crate::client::{self, Client};
+use crate::env::Env;
+use crate::grants::{authorization_code, client_credentials, refresh_token};
+use crate::store::Store;
+
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub content_type: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+const ALLOW: &str = "POST, OPTIONS";
+
+/// The grant types this endpoint serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl Grant {
+    fn registered_as(self) -> GrantType {
+        match self {
+            Grant::AuthorizationCode => GrantType::AuthorizationCode,
+            Grant::RefreshToken => GrantType::RefreshToken,
+            Grant::ClientCredentials => GrantType::ClientCredentials,
+        }
+    }
+}
+
+/// `grant_types_supported` for discovery.
+pub const GRANT_TYPES_SUPPORTED: &[&str] =
+    &["authorization_code", "refresh_token", "client_credentials"];
+
+pub async fn respond<S: Store>(
+    req: &Request<'_>,
+    store: &S,
+    env: impl FnOnce() -> Result<Env, OAuthError>,
+) -> HttpResponse {
+    with_headers(match serve(req, store, env).await {
+        Ok(resp) => resp,
+        Err(err) => err.to_response(),
+    })
+}
+
+/// An error found before the request could be parsed (by the adapter).
+pub fn error_response(err: OAuthError) -> HttpResponse {
+    with_headers(err.to_response())
+}
+
+fn with_headers(resp: HttpResponse) -> HttpResponse {
+    let mut resp = resp
+        .header("pragma", "no-cache")
+        .header("access-control-allow-origin", "*");
+    if resp.header_value("cache-control").is_none() {
+        resp = resp.header("cache-control", "no-store");
+    }
+    resp
+}
+
+async fn serve<S: Store>(
+    req: &Request<'_>,
+    store: &S,
+    env: impl FnOnce() -> Result<Env, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    match req.method {
+        "POST" => {}
+        "OPTIONS" => return Ok(preflight()),
+        _ => return Err(OAuthError::method_not_allowed(ALLOW)),
+    }
+    if !req.content_type.is_some_and(is_form_content_type) {
+        return Err(OAuthError::invalid_request(
+            "the request body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params = Params::parse_bytes(req.body)?;
+    let grant = grant_type(&params)?;
+    let env = env()?;
+    let client = client::authenticate(req.authorization, &params, store, &env).await?;
+    check_client_may_use(&client, grant)?;
+    let response = match grant {
+        Grant::AuthorizationCode => authorization_code::exchange(&params, &client, store, &env),
+        Grant::RefreshToken => refresh_token::exchange(&params, &client, store, &env),
+        Grant::ClientCredentials => client_credentials::exchange(&params, &client, store, &env),
+    }?;
+    Ok(response.into_response())
+}
+
+fn grant_type(params: &Params) -> Result<Grant, OAuthError> {
+    match params.require("grant_type")? {
+        "authorization_code" => Ok(Grant::AuthorizationCode),
+        "refresh_token" => Ok(Grant::RefreshToken),
+        "client_credentials" => Ok(Grant::ClientCredentials),
+        _ => Err(OAuthError::with_description(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        )),
+    }
+}
+
+/// RFC 6749 §5.2 `unauthorized_client`: the client did not register the
+/// grant type, or (client_credentials) is a public client, which has no
+/// credentials to grant on.
+fn check_client_may_use(client: &Client, grant: Grant) -> Result<(), OAuthError> {
+    let registered = client.metadata.allows_grant(grant.registered_as());
+    let public_cc = grant == Grant::ClientCredentials && client.metadata.is_public();
+    if !registered || public_cc {
+        return Err(OAuthError::with_description(
+            ErrorCode::UnauthorizedClient,
+            "the client is not allowed to use this grant_type",
+        ));
+    }
+    Ok(())
+}
+
+/// CORS preflight (a browser sends one before a POST with `Authorization`).
+fn preflight() -> HttpResponse {
+    HttpResponse::new(204)
+        .header("allow", ALLOW)
+        .header("access-control-allow-methods", "POST")
+        .header(
+            "access-control-allow-headers",
+            "authorization, content-type",
+        )
+        .header("access-control-max-age", "86400")
+}

@@ -1,0 +1,7 @@
+//! One file per grant type. Each receives the parsed parameters and the
+//! authenticated client (whose registration allows the grant) and returns
+//! the token response or the error to answer with.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;

@@ -1,0 +1,240 @@
+//! What every grant issues the same way: grants, access tokens, refresh
+//! tokens and the token response (RFC 6749 §5.1).
+
+use authrim_oauth::claims::ClaimsRequest;
+use authrim_oauth::id_token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
+use authrim_oauth::scope::Scope;
+use authrim_protocol::secret::{hash_token, random_token};
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::env::Env;
+use crate::store::{fault, internal, AccessToken, Grant, Store};
+
+/// Access tokens are signed with ES256: about a tenth of the cost of RS256
+/// in a component, and only this OP checks them (by their hash).
+pub const ACCESS_TOKEN_ALG: &str = "ES256";
+
+/// The `grant-json` of codes (written by op-auth) and of grants (written
+/// here): the authentication the grant rests on and the claims request.
+/// Unknown members are ignored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrantData {
+    /// When the End-User authenticated (UNIX seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The `claims` request parameter (OIDC Core §5.5): its JSON object, or
+    /// that object serialised as a string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Value>,
+    /// Codes only: whether the authorization request carried
+    /// `redirect_uri` (RFC 6749 §4.1.3). Absent counts as true.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri_in_request: Option<bool>,
+}
+
+impl GrantData {
+    /// Reads stored `grant-json`; anything unreadable is a server fault.
+    pub fn from_json(json: &str) -> Result<GrantData, OAuthError> {
+        if json.trim().is_empty() {
+            return Ok(GrantData::default());
+        }
+        match serde_json::from_str::<Value>(json) {
+            Ok(v @ Value::Object(_)) => {
+                serde_json::from_value(v).map_err(|e| internal(format_args!("grant-json: {e}")))
+            }
+            _ => Err(internal("grant-json is not a JSON object")),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    /// The claims request, if the authorization request made one.
+    pub fn claims_request(&self) -> Result<Option<ClaimsRequest>, OAuthError> {
+        let parsed = match &self.claims {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) => ClaimsRequest::parse(s),
+            Some(v @ Value::Object(_)) => ClaimsRequest::parse(&v.to_string()),
+            Some(_) => return Err(internal("grant-json: claims is not an object")),
+        };
+        parsed
+            .map(Some)
+            .map_err(|e| internal(format_args!("grant-json: claims: {e}")))
+    }
+}
+
+/// A fresh random identifier or token (256 bits).
+pub fn new_secret() -> Result<String, OAuthError> {
+    random_token().map_err(|e| internal(format_args!("random: {e}")))
+}
+
+/// A scope read back from the store (it was valid when stored).
+pub fn stored_scope(scope: &str) -> Result<Scope, OAuthError> {
+    Scope::parse(scope).map_err(|e| internal(format_args!("stored scope: {e}")))
+}
+
+pub fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::with_description(ErrorCode::InvalidGrant, description)
+}
+
+/// A new grant starting now.
+pub fn new_grant(
+    client_id: &str,
+    user_id: Option<&str>,
+    sid: Option<&str>,
+    scope: &Scope,
+    data: &GrantData,
+    now: i64,
+    lifetime: i64,
+) -> Result<Grant, OAuthError> {
+    Ok(Grant {
+        id: new_secret()?,
+        client_id: client_id.to_string(),
+        user_id: user_id.map(str::to_string),
+        sid: sid.map(str::to_string),
+        scope: scope.to_string(),
+        grant_json: data.to_json(),
+        created_at: now,
+        expires_at: now.saturating_add(lifetime),
+        revoked_at: None,
+    })
+}
+
+/// A JWT access token (RFC 9068) issued in `grant` with `scope`, recorded
+/// by its hash so that this OP recognises (and can revoke) it. It expires
+/// with its grant at the latest.
+pub fn access_token<S: Store>(
+    store: &S,
+    env: &Env,
+    grant: &Grant,
+    scope: &Scope,
+    data: &GrantData,
+) -> Result<IssuedAccessToken, OAuthError> {
+    let expires_at = env
+        .now
+        .saturating_add(env.access_token_ttl)
+        .min(grant.expires_at);
+    let jti = new_secret()?;
+    let mut claims = AccessTokenClaims::new(
+        &env.issuer,
+        env.issuer.as_str(),
+        grant.user_id.as_deref(),
+        &grant.client_id,
+        &jti,
+        env.now,
+        expires_at - env.now,
+        scope,
+    );
+    if let (Some(_), Some(auth_time)) = (&grant.user_id, data.auth_time) {
+        claims = claims.with_authentication(auth_time, data.acr.as_deref(), &data.amr);
+    }
+    let token = store
+        .sign_jwt(
+            ACCESS_TOKEN_ALG,
+            Some(ACCESS_TOKEN_TYP),
+            &claims.to_claims_json(),
+        )
+        .map_err(fault("keys.sign-jwt"))?;
+    store
+        .record_access_token(&AccessToken {
+            token_hash: hash_token(&token),
+            grant_id: grant.id.clone(),
+            expires_at,
+        })
+        .map_err(fault("grants.record-access-token"))?;
+    Ok(IssuedAccessToken {
+        token,
+        expires_in: expires_at - env.now,
+    })
+}
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    /// Always sent (RFC 6749 §5.1 requires it only when it differs from the
+    /// request; sending it spares clients the comparison).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl TokenResponse {
+    pub fn new(access: IssuedAccessToken, scope: &Scope) -> TokenResponse {
+        TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            refresh_token: None,
+            id_token: None,
+        }
+    }
+
+    /// 200 with the JSON body; the caching headers are added for every
+    /// answer by the endpoint.
+    pub fn into_response(self) -> HttpResponse {
+        HttpResponse::json(200, &self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grant_data_reads_both_claims_forms_and_ignores_unknown_members() {
+        let object =
+            r#"{"auth_time":5,"acr":"1","amr":["pwd"],"claims":{"userinfo":{"email":null}},"x":1}"#;
+        let string = r#"{"auth_time":5,"claims":"{\"userinfo\":{\"email\":null}}"}"#;
+        for json in [object, string] {
+            let d = GrantData::from_json(json).unwrap();
+            assert_eq!(d.auth_time, Some(5));
+            let c = d.claims_request().unwrap().unwrap();
+            assert!(c.userinfo.contains_key("email"), "{json}");
+        }
+        let d = GrantData::from_json("").unwrap();
+        assert_eq!(d, GrantData::default());
+        assert_eq!(d.to_json(), "{}");
+        assert!(d.claims_request().unwrap().is_none());
+        for bad in ["[]", "{\"auth_time\":\"x\"}", "{"] {
+            assert_eq!(
+                GrantData::from_json(bad).unwrap_err().code,
+                ErrorCode::ServerError,
+                "{bad}"
+            );
+        }
+        let bad_claims = GrantData::from_json(r#"{"claims":7}"#).unwrap();
+        assert!(bad_claims.claims_request().is_err());
+    }
+
+    #[test]
+    fn grant_data_round_trip() {
+        let d = GrantData {
+            auth_time: Some(10),
+            acr: Some("urn:x".into()),
+            amr: vec!["pwd".into()],
+            claims: Some(serde_json::json!({"id_token":{"email":null}})),
+            redirect_uri_in_request: None,
+        };
+        assert_eq!(GrantData::from_json(&d.to_json()).unwrap(), d);
+    }
+}

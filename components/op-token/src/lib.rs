@@ -1,0 +1,228 @@
+//! op-token: `POST /token` (RFC 6749 §3.2) with the `authorization_code`,
+//! `refresh_token` and `client_credentials` grants, client authentication
+//! by `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
+//! `private_key_jwt` and `none`, RFC 9068 JWT access tokens and OIDC ID
+//! Tokens.
+//!
+//! The endpoint logic is free of I/O (`endpoint`, `client`, `grants/*`,
+//! `issue`) and reaches op-store through the [`store::Store`] trait; the
+//! wasm32 adapter below implements it over the imported store interfaces
+//! and Spin's outbound HTTP. Spin variables: `issuer`, `access_token_ttl`,
+//! `id_token_ttl`, `refresh_token_ttl` (seconds; see `env` for defaults).
+
+pub mod client;
+pub mod endpoint;
+pub mod env;
+pub mod grants;
+pub mod issue;
+pub mod store;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+/// The route of the endpoint.
+pub const TOKEN_PATH: &str = "/token";
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use crate::endpoint::{self, Request};
+    use crate::env::{self, Env};
+    use crate::store::{
+        AccessToken, Client, Grant, RedeemOutcome, RotateOutcome, Store, StoreError, User,
+    };
+    use authrim_protocol::{Issuer, OAuthError};
+    use authrim_spin::store::{clients, codes, grants, keys, one_time, sessions, users};
+    use authrim_spin::wasi_http;
+    use spin_sdk::http::{
+        Fields, IncomingRequest, IncomingResponse, OutgoingRequest, ResponseOutparam, Scheme,
+    };
+    use spin_sdk::http_component;
+
+    /// Largest JWK Set document accepted from a client's `jwks_uri`.
+    const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+    /// The raw wasi:http handler (`authrim_spin::wasi_http`): spin-sdk's
+    /// `Request`/`Response` conversions would cost about 100 KB of this
+    /// component's 500 KB budget.
+    #[http_component]
+    async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+        let response = match wasi_http::read_request(req).await {
+            Ok(raw) => {
+                let request = Request {
+                    method: &raw.method,
+                    content_type: raw.content_type.as_deref(),
+                    authorization: raw.authorization.as_deref(),
+                    body: &raw.body,
+                };
+                endpoint::respond(&request, &SpinStore, load_env).await
+            }
+            Err(e) => endpoint::error_response(e),
+        };
+        wasi_http::send_response(out, response);
+    }
+
+    fn load_env() -> Result<Env, OAuthError> {
+        let raw = spin_sdk::variables::get("issuer").map_err(|e| {
+            eprintln!("op-token: variable `issuer`: {e}");
+            OAuthError::server_error()
+        })?;
+        let issuer = Issuer::parse(&raw).map_err(|e| {
+            eprintln!("op-token: {e}");
+            OAuthError::server_error()
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .map_err(|_| OAuthError::server_error())?;
+        Ok(Env {
+            issuer,
+            now,
+            access_token_ttl: ttl("access_token_ttl", env::DEFAULT_ACCESS_TOKEN_TTL)?,
+            id_token_ttl: ttl("id_token_ttl", env::DEFAULT_ID_TOKEN_TTL)?,
+            refresh_token_ttl: ttl("refresh_token_ttl", env::DEFAULT_REFRESH_TOKEN_TTL)?,
+        })
+    }
+
+    /// A lifetime variable; its default when the component does not declare it.
+    fn ttl(name: &str, default: i64) -> Result<i64, OAuthError> {
+        use spin_sdk::variables::Error;
+        match spin_sdk::variables::get(name) {
+            Ok(raw) => env::parse_ttl(&raw).ok_or_else(|| {
+                eprintln!("op-token: variable `{name}` must be a positive number of seconds");
+                OAuthError::server_error()
+            }),
+            Err(Error::Undefined(_)) => Ok(default),
+            Err(e) => {
+                eprintln!("op-token: variable `{name}`: {e}");
+                Err(OAuthError::server_error())
+            }
+        }
+    }
+
+    struct SpinStore;
+
+    impl Store for SpinStore {
+        fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+            clients::get(client_id)
+        }
+
+        fn verify_secret_mac(
+            &self,
+            client_id: &str,
+            alg: &str,
+            signing_input: &[u8],
+            mac: &[u8],
+        ) -> Result<bool, StoreError> {
+            clients::verify_secret_mac(client_id, alg, signing_input, mac)
+        }
+
+        fn mark_used(
+            &self,
+            namespace: &str,
+            key: &str,
+            expires_at: i64,
+            now: i64,
+        ) -> Result<bool, StoreError> {
+            one_time::mark_used(namespace, key, expires_at, now)
+        }
+
+        fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+            users::get(id)
+        }
+
+        fn session_active(&self, sid: &str, now: i64) -> Result<bool, StoreError> {
+            sessions::get_active_by_sid(sid, now).map(|s| s.is_some())
+        }
+
+        fn redeem_code(&self, code_hash: &str, now: i64) -> Result<RedeemOutcome, StoreError> {
+            codes::redeem(code_hash, now)
+        }
+
+        fn attach_grant(&self, code_hash: &str, grant_id: &str) -> Result<(), StoreError> {
+            codes::attach_grant(code_hash, grant_id)
+        }
+
+        fn create_grant(
+            &self,
+            grant: &Grant,
+            refresh_hash: Option<&str>,
+            refresh_expires_at: i64,
+        ) -> Result<(), StoreError> {
+            grants::create(grant, refresh_hash, refresh_expires_at)
+        }
+
+        fn find_by_refresh(
+            &self,
+            refresh_hash: &str,
+            now: i64,
+        ) -> Result<Option<Grant>, StoreError> {
+            grants::find_by_refresh(refresh_hash, now)
+        }
+
+        fn rotate(
+            &self,
+            presented_hash: &str,
+            new_hash: &str,
+            new_expires_at: i64,
+            now: i64,
+        ) -> Result<RotateOutcome, StoreError> {
+            grants::rotate(presented_hash, new_hash, new_expires_at, now)
+        }
+
+        fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError> {
+            grants::revoke(grant_id, now)
+        }
+
+        fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
+            grants::record_access_token(token)
+        }
+
+        fn sign_jwt(
+            &self,
+            alg: &str,
+            typ: Option<&str>,
+            claims_json: &str,
+        ) -> Result<String, StoreError> {
+            keys::sign_jwt(alg, typ, claims_json)
+        }
+
+        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+            use futures::StreamExt;
+            let (authority, path) = crate::client::split_https_uri(uri)
+                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+            let headers = Fields::from_list(&[(
+                "accept".to_string(),
+                b"application/jwk-set+json, application/json".to_vec(),
+            )])
+            .map_err(|e| format!("{e:?}"))?;
+            let request = OutgoingRequest::new(headers);
+            let set = request.set_scheme(Some(&Scheme::Https)).is_ok()
+                && request.set_authority(Some(authority)).is_ok()
+                && request.set_path_with_query(Some(path)).is_ok();
+            if !set {
+                return Err(format!("jwks_uri {uri} is not a valid request target"));
+            }
+            // Fails unless op-token's `allowed_outbound_hosts` lists the host.
+            let response: IncomingResponse = spin_sdk::http::send(request)
+                .await
+                .map_err(|e| format!("GET {uri}: {e}"))?;
+            if response.status() != 200 {
+                return Err(format!("GET {uri}: status {}", response.status()));
+            }
+            let mut body = Vec::new();
+            let mut stream = std::pin::pin!(response.take_body_stream());
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| format!("GET {uri}: {e:?}"))?;
+                if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                    return Err(format!(
+                        "GET {uri}: document larger than {MAX_JWKS_BYTES} bytes"
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! What the token endpoint needs from the outside world: op-store's
+//! interfaces (the records are those of `wit/store.wit`) and, for
+//! `private_key_jwt` clients that registered a `jwks_uri`, one outbound
+//! HTTP GET. The component implements this over its imports; the unit
+//! tests over memory.
+
+use std::future::Future;
+
+use authrim_protocol::OAuthError;
+pub use authrim_spin::store::clients::Client;
+pub use authrim_spin::store::codes::{AuthCode, RedeemOutcome};
+pub use authrim_spin::store::grants::{AccessToken, Grant, RotateOutcome};
+pub use authrim_spin::store::types::StoreError;
+pub use authrim_spin::store::users::User;
+
+pub trait Store {
+    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// `clients.verify-secret-mac`.
+    fn verify_secret_mac(
+        &self,
+        client_id: &str,
+        alg: &str,
+        signing_input: &[u8],
+        mac: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// `one-time.mark-used`: true for the first use.
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// Whether the session with this public `sid` is active at `now`.
+    fn session_active(&self, sid: &str, now: i64) -> Result<bool, StoreError>;
+    fn redeem_code(&self, code_hash: &str, now: i64) -> Result<RedeemOutcome, StoreError>;
+    fn attach_grant(&self, code_hash: &str, grant_id: &str) -> Result<(), StoreError>;
+    fn create_grant(
+        &self,
+        grant: &Grant,
+        refresh_hash: Option<&str>,
+        refresh_expires_at: i64,
+    ) -> Result<(), StoreError>;
+    fn find_by_refresh(&self, refresh_hash: &str, now: i64) -> Result<Option<Grant>, StoreError>;
+    fn rotate(
+        &self,
+        presented_hash: &str,
+        new_hash: &str,
+        new_expires_at: i64,
+        now: i64,
+    ) -> Result<RotateOutcome, StoreError>;
+    fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError>;
+    fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+    /// `keys.sign-jwt`.
+    fn sign_jwt(
+        &self,
+        alg: &str,
+        typ: Option<&str>,
+        claims_json: &str,
+    ) -> Result<String, StoreError>;
+    /// GETs a client's `jwks_uri`; the error is for the log.
+    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
+}
+
+/// A store failure: logged with what was being done, answered as
+/// `server_error` (whose description the client never sees).
+pub fn fault(doing: &'static str) -> impl FnOnce(StoreError) -> OAuthError {
+    move |e| {
+        eprintln!("op-token: store {doing}: {e:?}");
+        OAuthError::server_error()
+    }
+}
+
+/// A server-side fault that is not a store error (e.g. a stored record we
+/// cannot read): logged, answered as `server_error`.
+pub fn internal(what: impl std::fmt::Display) -> OAuthError {
+    eprintln!("op-token: {what}");
+    OAuthError::server_error()
+}

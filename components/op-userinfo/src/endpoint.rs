@@ -1,0 +1,211 @@
+//! `GET`/`POST /userinfo` (OIDC Core §5.3, RFC 6750).
+//!
+//! 1. The access token is taken from the request (`bearer`).
+//! 2. op-store is asked on every call whether it is live
+//!    (`grants.check-access-token` with its hash): unexpired, unrevoked,
+//!    its grant alive, its user enabled, its session (if any) active. No
+//!    signature is verified: a token whose hash op-store recorded is exactly
+//!    the token this OP signed, so its claims can be read as they are.
+//! 3. The token's scope (its `scope` claim: a refreshed token may carry less
+//!    than its grant) must contain `openid`, else 403 `insufficient_scope`.
+//! 4. The claims: `sub` always, those of the scope values (OIDC Core §5.4)
+//!    and those the `claims` request named for `userinfo` (§5.5), from the
+//!    user's stored claims.
+//!
+//! Errors carry `WWW-Authenticate: Bearer` (RFC 6750 §3). Every answer has
+//! `Cache-Control: no-store` and `Access-Control-Allow-Origin: *` (bearer
+//! tokens, no cookies: any origin may call it).
+
+use authrim_jose::b64;
+use authrim_oauth::claims::{release_claims, ClaimsRequest};
+use authrim_oauth::form::{is_form_content_type, Params};
+use authrim_oauth::scope::Scope;
+use authrim_protocol::error::Challenge;
+use authrim_protocol::secret::hash_token;
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
+use serde_json::{Map, Value};
+
+use crate::bearer::{self, invalid_token, Found};
+use crate::store::{fault, internal, Store, User};
+
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub authorization: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    /// The query string without `?`.
+    pub query: &'a str,
+    pub body: &'a [u8],
+}
+
+const ALLOW: &str = "GET, POST, OPTIONS";
+
+pub fn respond<S: Store>(
+    req: &Request<'_>,
+    store: &S,
+    now: impl FnOnce() -> Result<i64, OAuthError>,
+) -> HttpResponse {
+    with_headers(match serve(req, store, now) {
+        Ok(resp) => resp,
+        Err(err) => render(err),
+    })
+}
+
+/// An error found before the request could be read (by the adapter).
+pub fn error_response(err: OAuthError) -> HttpResponse {
+    with_headers(render(err.challenge(Challenge::Bearer)))
+}
+
+fn with_headers(resp: HttpResponse) -> HttpResponse {
+    let mut resp = resp
+        .header("pragma", "no-cache")
+        .header("access-control-allow-origin", "*")
+        .header("access-control-expose-headers", "WWW-Authenticate");
+    if resp.header_value("cache-control").is_none() {
+        resp = resp.header("cache-control", "no-store");
+    }
+    resp
+}
+
+/// RFC 6750 §3.1: a request without any token gets 401 with a bare
+/// challenge and no error information.
+fn render(err: OAuthError) -> HttpResponse {
+    if err.code == ErrorCode::InvalidRequest && err.description.is_none() {
+        let mut resp = err.to_response().without_body();
+        resp.status = 401;
+        resp.headers.retain(|(n, _)| n != "content-type");
+        return resp;
+    }
+    err.to_response()
+}
+
+fn missing_token() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRequest).challenge(Challenge::Bearer)
+}
+
+fn insufficient_scope() -> OAuthError {
+    OAuthError::with_description(
+        ErrorCode::InsufficientScope,
+        "the access token does not carry the openid scope",
+    )
+    .challenge(Challenge::Bearer)
+}
+
+fn serve<S: Store>(
+    req: &Request<'_>,
+    store: &S,
+    now: impl FnOnce() -> Result<i64, OAuthError>,
+) -> Result<HttpResponse, OAuthError> {
+    match req.method {
+        "GET" | "POST" => {}
+        "OPTIONS" => return Ok(preflight()),
+        _ => return Err(OAuthError::method_not_allowed(ALLOW)),
+    }
+    let body_params = if req.method == "POST" && req.content_type.is_some_and(is_form_content_type)
+    {
+        Some(
+            Params::parse_bytes(req.body)
+                .map_err(|_| bearer::invalid_request("malformed form body"))?,
+        )
+    } else {
+        None
+    };
+    let token = match bearer::extract(
+        req.method,
+        req.authorization,
+        req.query,
+        req.content_type,
+        &body_params,
+    )? {
+        Found::Token(t) => t,
+        Found::Missing => return Err(missing_token()),
+    };
+    let now = now()?;
+    let grant = store
+        .check_access_token(&hash_token(token), now)
+        .map_err(fault("grants.check-access-token"))?
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    let scope = token_scope(token)?;
+    let Some(user_id) = grant.user_id.as_deref() else {
+        // client_credentials: there is no End-User to describe.
+        return Err(insufficient_scope());
+    };
+    if !scope.has_openid() {
+        return Err(insufficient_scope());
+    }
+    let user = match store.user(user_id).map_err(fault("users.get"))? {
+        Some(u) if !u.disabled => u,
+        _ => {
+            return Err(invalid_token(
+                "the access token is invalid, expired or revoked",
+            ))
+        }
+    };
+    let request = claims_request(&grant.grant_json)?;
+    let released = release_claims(
+        &user.id,
+        &user_claims(&user)?,
+        &scope,
+        request.as_ref(),
+        true,
+    );
+    Ok(HttpResponse::json(200, &Value::Object(released.userinfo)))
+}
+
+/// The `scope` claim of one of our access tokens (RFC 9068 §2.2.3). Only
+/// called once op-store recognised the token, so the payload is ours.
+fn token_scope(token: &str) -> Result<Scope, OAuthError> {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| b64::decode(p).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .ok_or_else(|| internal("a recorded access token is not a readable JWT"))?;
+    match payload.get("scope") {
+        None => Ok(Scope::default()),
+        Some(Value::String(s)) => {
+            Scope::parse(s).map_err(|e| internal(format_args!("access token scope: {e}")))
+        }
+        Some(_) => Err(internal("access token scope is not a string")),
+    }
+}
+
+/// The `claims` member of the grant's `grant-json` (a JSON object, or that
+/// object as a string).
+fn claims_request(grant_json: &str) -> Result<Option<ClaimsRequest>, OAuthError> {
+    if grant_json.trim().is_empty() {
+        return Ok(None);
+    }
+    let data: Value =
+        serde_json::from_str(grant_json).map_err(|e| internal(format_args!("grant-json: {e}")))?;
+    let parsed = match data.get("claims") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => ClaimsRequest::parse(s),
+        Some(v @ Value::Object(_)) => ClaimsRequest::parse(&v.to_string()),
+        Some(_) => return Err(internal("grant-json: claims is not an object")),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| internal(format_args!("grant-json: claims: {e}")))
+}
+
+fn user_claims(user: &User) -> Result<Map<String, Value>, OAuthError> {
+    match serde_json::from_str(&user.claims_json) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(internal(format_args!(
+            "user {}: stored claims are not a JSON object",
+            user.id
+        ))),
+    }
+}
+
+/// CORS preflight: `Authorization` is not a CORS-safelisted header.
+fn preflight() -> HttpResponse {
+    HttpResponse::new(204)
+        .header("allow", ALLOW)
+        .header("access-control-allow-methods", "GET, POST")
+        .header(
+            "access-control-allow-headers",
+            "authorization, content-type",
+        )
+        .header("access-control-max-age", "86400")
+}

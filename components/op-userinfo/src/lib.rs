@@ -1,0 +1,72 @@
+//! op-userinfo: `GET`/`POST /userinfo` (OIDC Core §5.3) with RFC 6750
+//! bearer tokens.
+//!
+//! It verifies no signature and links no RSA code: op-store recognises the
+//! access token by its hash and checks its grant, user and session on every
+//! call, so a revoked token or an ended session is refused on the very next
+//! request. The endpoint logic (`endpoint`, `bearer`) is free of I/O; the
+//! wasm32 adapter below supplies op-store and the clock.
+
+pub mod bearer;
+pub mod endpoint;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+/// The route of the endpoint.
+pub const USERINFO_PATH: &str = "/userinfo";
+
+#[cfg(target_arch = "wasm32")]
+mod component {
+    use crate::endpoint::{self, Request};
+    use crate::store::{Grant, Store, StoreError, User};
+    use authrim_protocol::OAuthError;
+    use authrim_spin::store::{grants, users};
+    use authrim_spin::wasi_http;
+    use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+    use spin_sdk::http_component;
+
+    struct SpinStore;
+
+    impl Store for SpinStore {
+        fn check_access_token(
+            &self,
+            token_hash: &str,
+            now: i64,
+        ) -> Result<Option<Grant>, StoreError> {
+            grants::check_access_token(token_hash, now)
+        }
+
+        fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+            users::get(id)
+        }
+    }
+
+    fn now() -> Result<i64, OAuthError> {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .map_err(|_| OAuthError::server_error())
+    }
+
+    /// The raw wasi:http handler (`authrim_spin::wasi_http`): it keeps
+    /// spin-sdk's `Request`/`Response` conversions out of this component.
+    #[http_component]
+    async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+        let response = match wasi_http::read_request(req).await {
+            Ok(raw) => {
+                let request = Request {
+                    method: &raw.method,
+                    authorization: raw.authorization.as_deref(),
+                    content_type: raw.content_type.as_deref(),
+                    query: &raw.query,
+                    body: &raw.body,
+                };
+                endpoint::respond(&request, &SpinStore, now)
+            }
+            Err(e) => endpoint::error_response(e),
+        };
+        wasi_http::send_response(out, response);
+    }
+}

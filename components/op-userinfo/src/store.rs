@@ -1,0 +1,27 @@
+//! What UserInfo needs from op-store: the live grant of an access token
+//! (`grants.check-access-token`: unexpired, unrevoked, user enabled, session
+//! active) and the user's claims.
+
+use authrim_protocol::OAuthError;
+pub use authrim_spin::store::grants::Grant;
+pub use authrim_spin::store::types::StoreError;
+pub use authrim_spin::store::users::User;
+
+pub trait Store {
+    fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError>;
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+}
+
+/// A store failure: logged, answered as `server_error`.
+pub fn fault(doing: &'static str) -> impl FnOnce(StoreError) -> OAuthError {
+    move |e| {
+        eprintln!("op-userinfo: store {doing}: {e:?}");
+        OAuthError::server_error()
+    }
+}
+
+/// A server-side fault that is not a store error: logged, `server_error`.
+pub fn internal(what: impl std::fmt::Display) -> OAuthError {
+    eprintln!("op-userinfo: {what}");
+    OAuthError::server_error()
+}

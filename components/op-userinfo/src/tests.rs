@@ -1,0 +1,300 @@
+//! The UserInfo endpoint against an in-memory store.
+
+use std::collections::HashMap;
+
+use authrim_jose::b64;
+use authrim_protocol::secret::hash_token;
+use authrim_protocol::{HttpResponse, OAuthError};
+use serde_json::{json, Value};
+
+use crate::endpoint::{respond, Request};
+use crate::store::{Grant, Store, StoreError, User};
+
+const NOW: i64 = 1_800_000_000;
+
+#[derive(Default)]
+struct FakeStore {
+    /// Live tokens (by hash) and their grants.
+    tokens: HashMap<String, Grant>,
+    users: HashMap<String, User>,
+}
+
+impl Store for FakeStore {
+    fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError> {
+        assert_eq!(now, NOW);
+        Ok(self.tokens.get(token_hash).cloned())
+    }
+
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.users.get(id).cloned())
+    }
+}
+
+/// A JWT-shaped token with this `scope` claim (the signature is not
+/// looked at: op-store recognises the token by its hash).
+fn token(name: &str, scope: Option<&str>) -> String {
+    let mut claims = json!({"jti": name, "sub": "u1"});
+    if let Some(s) = scope {
+        claims["scope"] = json!(s);
+    }
+    format!(
+        "{}.{}.{}",
+        b64::encode(r#"{"alg":"ES256","typ":"at+jwt"}"#),
+        b64::encode(claims.to_string()),
+        b64::encode(name)
+    )
+}
+
+fn grant(user: Option<&str>, scope: &str, grant_json: Value) -> Grant {
+    Grant {
+        id: "g1".into(),
+        client_id: "rp".into(),
+        user_id: user.map(str::to_string),
+        sid: None,
+        scope: scope.into(),
+        grant_json: grant_json.to_string(),
+        created_at: NOW - 10,
+        expires_at: NOW + 3600,
+        revoked_at: None,
+    }
+}
+
+fn user(id: &str, disabled: bool) -> User {
+    User {
+        id: id.into(),
+        username: "jane".into(),
+        password_hash: None,
+        claims_json: json!({
+            "sub": "spoofed", "name": "Jane Doe", "family_name#ja-Kana-JP": "ドウ",
+            "email": "jane@example.test", "email_verified": true,
+            "phone_number": "+1 555 0100", "employee_id": "E-1",
+        })
+        .to_string(),
+        disabled,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+struct Fixture {
+    store: FakeStore,
+    /// name -> token
+    tokens: HashMap<&'static str, String>,
+}
+
+fn fixture() -> Fixture {
+    let mut store = FakeStore::default();
+    let mut tokens = HashMap::new();
+    let mut add = |name: &'static str, token_scope: Option<&str>, g: Grant| {
+        let t = token(name, token_scope);
+        store.tokens.insert(hash_token(&t), g);
+        tokens.insert(name, t);
+    };
+    add(
+        "profile",
+        Some("openid profile"),
+        grant(Some("u1"), "openid profile", json!({})),
+    );
+    add(
+        "claims",
+        Some("openid"),
+        grant(
+            Some("u1"),
+            "openid",
+            json!({"auth_time": NOW, "claims": {"userinfo": {"email": {"essential": true}},
+                                               "id_token": {"phone_number": null}}}),
+        ),
+    );
+    add(
+        "claims-string",
+        Some("openid"),
+        grant(
+            Some("u1"),
+            "openid",
+            json!({"claims": "{\"userinfo\":{\"email_verified\":null}}"}),
+        ),
+    );
+    // A refreshed token narrowed to `openid` in an `openid profile email` grant.
+    add(
+        "narrowed",
+        Some("openid"),
+        grant(Some("u1"), "openid profile email", json!({})),
+    );
+    add(
+        "no-openid",
+        Some("profile"),
+        grant(Some("u1"), "profile", json!({})),
+    );
+    add("no-scope", None, grant(Some("u1"), "", json!({})));
+    add("client", Some("openid api"), grant(None, "api", json!({})));
+    add(
+        "disabled",
+        Some("openid profile"),
+        grant(Some("u2"), "openid profile", json!({})),
+    );
+    add(
+        "gone",
+        Some("openid profile"),
+        grant(Some("u3"), "openid profile", json!({})),
+    );
+    store.users.insert("u1".into(), user("u1", false));
+    store.users.insert("u2".into(), user("u2", true));
+    Fixture { store, tokens }
+}
+
+fn call(
+    f: &Fixture,
+    method: &str,
+    auth: Option<&str>,
+    query: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> HttpResponse {
+    let req = Request {
+        method,
+        authorization: auth,
+        content_type,
+        query,
+        body: body.as_bytes(),
+    };
+    let r = respond(&req, &f.store, || Ok(NOW));
+    assert_eq!(r.header_value("cache-control"), Some("no-store"));
+    assert_eq!(r.header_value("access-control-allow-origin"), Some("*"));
+    r
+}
+
+fn get(f: &Fixture, name: &str) -> HttpResponse {
+    let auth = format!("Bearer {}", f.tokens[name]);
+    call(f, "GET", Some(&auth), "", None, "")
+}
+
+fn body(r: &HttpResponse) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+/// (method, authorization, query, content type, body, status, error, challenge)
+type Case<'a> = (
+    &'a str,
+    Option<String>,
+    String,
+    Option<&'a str>,
+    String,
+    u16,
+    &'a str,
+    &'a str,
+);
+
+#[test]
+fn claims_by_scope() {
+    let f = fixture();
+    let r = get(&f, "profile");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header_value("content-type"), Some("application/json"));
+    assert_eq!(
+        body(&r),
+        json!({"sub": "u1", "name": "Jane Doe", "family_name#ja-Kana-JP": "ドウ"})
+    );
+    // POST with the token in the form body.
+    let form = format!("access_token={}", f.tokens["profile"]);
+    let r = call(&f, "POST", None, "", FORM, &form);
+    assert_eq!(r.status, 200);
+    assert_eq!(body(&r)["name"], "Jane Doe");
+    // POST with the header and an unrelated body.
+    let auth = format!("Bearer {}", f.tokens["profile"]);
+    let r = call(&f, "POST", Some(&auth), "", FORM, "x=1");
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn claims_by_claims_request_and_narrowed_scope() {
+    let f = fixture();
+    assert_eq!(
+        body(&get(&f, "claims")),
+        json!({"sub": "u1", "email": "jane@example.test"})
+    );
+    assert_eq!(
+        body(&get(&f, "claims-string")),
+        json!({"sub": "u1", "email_verified": true})
+    );
+    // The token's scope decides, not the grant's.
+    assert_eq!(body(&get(&f, "narrowed")), json!({"sub": "u1"}));
+}
+
+#[test]
+fn error_table() {
+    let f = fixture();
+    let bearer = |name: &str| format!("Bearer {}", f.tokens[name]);
+    let unknown = format!("Bearer {}", token("unknown", Some("openid")));
+    let both_body = format!("access_token={}", f.tokens["profile"]);
+    let query = format!("access_token={}", f.tokens["profile"]);
+    // (method, auth, query, content type, body, status, error, challenge)
+    let table: Vec<Case> = vec![
+        ("GET", None, String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\""),
+        ("POST", None, String::new(), FORM, String::new(), 401, "", "Bearer realm=\"authrim\""),
+        ("GET", Some("Basic YTpi".into()), String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\""),
+        ("GET", Some(unknown), String::new(), None, String::new(), 401, "invalid_token",
+         "Bearer realm=\"authrim\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
+        ("GET", Some(bearer("disabled")), String::new(), None, String::new(), 401, "invalid_token", "error=\"invalid_token\""),
+        ("GET", Some(bearer("gone")), String::new(), None, String::new(), 401, "invalid_token", "error=\"invalid_token\""),
+        ("GET", None, query.clone(), None, String::new(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("POST", None, query, FORM, both_body.clone(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("POST", Some(bearer("profile")), String::new(), FORM, both_body, 400, "invalid_request", "error=\"invalid_request\""),
+        ("POST", None, String::new(), FORM, "access_token=a&access_token=b".into(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("POST", None, String::new(), FORM, "a=%zz".into(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("GET", Some("Bearer".into()), String::new(), None, String::new(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("GET", Some("Bearer a,b".into()), String::new(), None, String::new(), 400, "invalid_request", "error=\"invalid_request\""),
+        ("GET", Some(bearer("no-openid")), String::new(), None, String::new(), 403, "insufficient_scope", "error=\"insufficient_scope\""),
+        ("GET", Some(bearer("no-scope")), String::new(), None, String::new(), 403, "insufficient_scope", "error=\"insufficient_scope\""),
+        ("GET", Some(bearer("client")), String::new(), None, String::new(), 403, "insufficient_scope", "error=\"insufficient_scope\""),
+    ];
+    for (method, auth, query, ct, form, status, error, challenge) in &table {
+        let r = call(&f, method, auth.as_deref(), query, *ct, form);
+        let what = format!("{method} {auth:.30?} {query:.30} {form:.30}");
+        assert_eq!(r.status, *status, "{what}");
+        let www = r.header_value("www-authenticate").unwrap_or("");
+        assert!(www.contains(challenge), "{what}: {www}");
+        if error.is_empty() {
+            assert!(r.body.is_empty(), "{what}");
+        } else {
+            assert_eq!(body(&r)["error"], *error, "{what}");
+        }
+    }
+    for method in ["PUT", "DELETE", "PATCH", "HEAD"] {
+        let r = call(&f, method, Some(&bearer("profile")), "", None, "");
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header_value("allow"), Some("GET, POST, OPTIONS"));
+    }
+    let r = call(&f, "OPTIONS", None, "", None, "");
+    assert_eq!(r.status, 204);
+    assert!(r
+        .header_value("access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+}
+
+#[test]
+fn store_failures_are_server_errors() {
+    struct Broken;
+    impl Store for Broken {
+        fn check_access_token(&self, _: &str, _: i64) -> Result<Option<Grant>, StoreError> {
+            Err(StoreError::Unavailable("disk I/O".into()))
+        }
+        fn user(&self, _: &str) -> Result<Option<User>, StoreError> {
+            unreachable!()
+        }
+    }
+    let req = Request {
+        method: "GET",
+        authorization: Some("Bearer abc"),
+        content_type: None,
+        query: "",
+        body: b"",
+    };
+    let r = respond(&req, &Broken, || Ok(NOW));
+    assert_eq!(r.status, 500);
+    assert!(!String::from_utf8_lossy(&r.body).contains("disk"));
+    let r = respond(&req, &Broken, || Err(OAuthError::server_error()));
+    assert_eq!(r.status, 500);
+}

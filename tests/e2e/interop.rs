@@ -1,0 +1,66 @@
+//! Real client code nobody here wrote, against the running app.
+
+use crate::harness::{admin, repo_root, App, DataDir};
+use std::process::Command;
+
+const REDIRECT_URI: &str = "https://rp.example.test/callback";
+
+#[test]
+fn authlib_drives_discovery_code_pkce_token_userinfo_refresh_revoke() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer(&data);
+    let issuer = format!("http://{}", app.addr);
+    admin(
+        &data,
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--password",
+            "correct horse battery",
+            "--claims",
+            r#"{"email":"alice@example.com","email_verified":true,"name":"Alice"}"#,
+        ],
+    );
+    let metadata = data.dir.path().join("client.json");
+    std::fs::write(
+        &metadata,
+        format!(
+            r#"{{"redirect_uris":["{REDIRECT_URI}"],"grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"client_secret_basic","client_name":"Authlib"}}"#
+        ),
+    )
+    .unwrap();
+    let secret = "authlib-interop-secret-0123456789abcdef";
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "authlib",
+            "--client-secret",
+            secret,
+        ],
+    );
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/interop/authlib_flow.py"))
+        .env("ISSUER", &issuer)
+        .env("CLIENT_ID", "authlib")
+        .env("CLIENT_SECRET", secret)
+        .env("REDIRECT_URI", REDIRECT_URI)
+        .env("USERNAME", "alice")
+        .env("PASSWORD", "correct horse battery")
+        .output()
+        .expect("python3 (install authlib and requests: see .ci/run)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "authlib flow failed:\n{stdout}\n{stderr}\nrunner log:\n{}",
+        app.log()
+    );
+    assert!(stdout.contains("passed, 0 failed"), "{stdout}");
+}
