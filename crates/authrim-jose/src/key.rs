@@ -128,8 +128,8 @@ impl SigningKey {
                 let mut x = [0u8; 32];
                 let mut y = [0u8; 32];
                 // An uncompressed point of a valid key has both coordinates.
-                x.copy_from_slice(point.x().expect("uncompressed point"));
-                y.copy_from_slice(point.y().expect("uncompressed point"));
+                x.copy_from_slice(point.x().expect("uncompressed point")); // ok: see above
+                y.copy_from_slice(point.y().expect("uncompressed point")); // ok: see above
                 PublicKey::P256 { x, y }
             }
         }

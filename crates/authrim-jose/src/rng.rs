@@ -49,7 +49,7 @@ impl RngCore for SystemRng {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         // Infallible by the probe in `new`; a later failure is a broken
         // platform, and continuing without entropy would be worse.
-        fill(dest).expect("platform random generator failed");
+        fill(dest).expect("platform random generator failed"); // ok: see above
     }
 
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
