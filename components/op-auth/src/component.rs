@@ -9,8 +9,8 @@ use crate::store::{self as s, Store, StoreResult};
 use crate::Env;
 use authrim_protocol::OAuthError;
 use authrim_spin::store as wit;
-use authrim_spin::wasi_http::send_response;
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use authrim_spin::wasi_http::{read_request, send_response};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -209,83 +209,9 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// What the endpoints read from a request, owned.
-struct Raw {
-    method: String,
-    path: String,
-    query: String,
-    content_type: Option<String>,
-    cookie: Option<String>,
-    authorization: Option<String>,
-    client_addr: Option<String>,
-    body: Vec<u8>,
-}
-
-/// Reads the request straight from `wasi:http` (as `authrim_spin::
-/// wasi_http::read_request` does; spin-sdk's `Request` conversions cost
-/// this component about 100 KB). `Cookie` fields are joined with `; `
-/// (RFC 9113 §8.2.3); any other header we read that is repeated or not
-/// UTF-8 is `invalid_request`.
-async fn read(req: IncomingRequest) -> Result<Raw, OAuthError> {
-    let method = match req.method() {
-        Method::Get => "GET".to_string(),
-        Method::Head => "HEAD".to_string(),
-        Method::Post => "POST".to_string(),
-        Method::Put => "PUT".to_string(),
-        Method::Delete => "DELETE".to_string(),
-        Method::Patch => "PATCH".to_string(),
-        Method::Options => "OPTIONS".to_string(),
-        Method::Connect => "CONNECT".to_string(),
-        Method::Trace => "TRACE".to_string(),
-        Method::Other(m) => m,
-    };
-    let target = req.path_with_query().unwrap_or_default();
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (target, String::new()),
-    };
-    let headers = req.headers();
-    let utf8 = |v: Vec<u8>| {
-        String::from_utf8(v)
-            .map_err(|_| OAuthError::invalid_request("a request header is not valid UTF-8"))
-    };
-    let one = |name: &str| -> Result<Option<String>, OAuthError> {
-        let mut values = headers.get(name).into_iter();
-        match (values.next(), values.next()) {
-            (None, _) => Ok(None),
-            (Some(v), None) => utf8(v).map(Some),
-            (Some(_), Some(_)) => Err(OAuthError::invalid_request("a request header is repeated")),
-        }
-    };
-    let content_type = one("content-type")?;
-    let authorization = one("authorization")?;
-    let client_addr = one("spin-client-addr")?;
-    let cookies = headers
-        .get("cookie")
-        .into_iter()
-        .map(utf8)
-        .collect::<Result<Vec<_>, _>>()?;
-    let cookie = (!cookies.is_empty()).then(|| cookies.join("; "));
-    drop(headers);
-    let body = req.into_body().await.map_err(|e| {
-        crate::log(&format!("reading the request body: {e:?}"));
-        OAuthError::invalid_request("the request body could not be read")
-    })?;
-    Ok(Raw {
-        method,
-        path,
-        query,
-        content_type,
-        cookie,
-        authorization,
-        client_addr,
-        body,
-    })
-}
-
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    let resp = match (read(req).await, config()) {
+    let resp = match (read_request(req).await, config()) {
         (Ok(raw), Ok(config)) => {
             let request = Request {
                 method: &raw.method,

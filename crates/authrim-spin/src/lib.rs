@@ -66,11 +66,16 @@ pub mod wasi_http {
         pub query: String,
         pub content_type: Option<String>,
         pub authorization: Option<String>,
+        /// Every `Cookie` field, joined with `; ` (RFC 9113 §8.2.3).
+        pub cookie: Option<String>,
+        /// `spin-client-addr`, set by the host.
+        pub client_addr: Option<String>,
         pub body: Vec<u8>,
     }
 
-    /// Reads the request. A `Content-Type` or `Authorization` header sent
-    /// more than once or not UTF-8 is `invalid_request`.
+    /// Reads the request. A `Content-Type`, `Authorization` or
+    /// `spin-client-addr` header sent more than once, or any header read
+    /// that is not UTF-8, is `invalid_request`.
     pub async fn read_request(req: IncomingRequest) -> Result<RawRequest, OAuthError> {
         let method = match req.method() {
             Method::Get => "GET".to_string(),
@@ -104,6 +109,16 @@ pub mod wasi_http {
         };
         let content_type = header("content-type")?;
         let authorization = header("authorization")?;
+        let client_addr = header("spin-client-addr")?;
+        let cookies = headers
+            .get("cookie")
+            .into_iter()
+            .map(|v| {
+                String::from_utf8(v)
+                    .map_err(|_| OAuthError::invalid_request("a request header is not valid UTF-8"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cookie = (!cookies.is_empty()).then(|| cookies.join("; "));
         drop(headers);
         let body = req.into_body().await.map_err(|e| {
             eprintln!("reading the request body: {e:?}");
@@ -115,6 +130,8 @@ pub mod wasi_http {
             query,
             content_type,
             authorization,
+            cookie,
+            client_addr,
             body,
         })
     }
