@@ -37,10 +37,8 @@ mod component {
     use crate::store::{Client, Grant, Store, StoreError};
     use authrim_protocol::{Issuer, OAuthError};
     use authrim_spin::store::{clients, grants, one_time, sessions};
-    use authrim_spin::wasi_http::{read_request, send_response};
-    use spin_sdk::http::{
-        Fields, IncomingRequest, IncomingResponse, OutgoingRequest, ResponseOutparam, Scheme,
-    };
+    use authrim_spin::wasi_http::{self, read_request, send_response};
+    use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
 
     /// Largest JWK Set document accepted from a client's `jwks_uri`.
@@ -182,40 +180,16 @@ mod component {
         }
 
         async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-            use futures::StreamExt;
             let (authority, path) = crate::client::split_https_uri(uri)
                 .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-            let headers = Fields::from_list(&[(
-                "accept".to_string(),
-                b"application/jwk-set+json, application/json".to_vec(),
-            )])
-            .map_err(|e| format!("{e:?}"))?;
-            let request = OutgoingRequest::new(headers);
-            let set = request.set_scheme(Some(&Scheme::Https)).is_ok()
-                && request.set_authority(Some(authority)).is_ok()
-                && request.set_path_with_query(Some(&path)).is_ok();
-            if !set {
-                return Err(format!("jwks_uri {uri} is not a valid request target"));
-            }
             // Fails unless op-management's `allowed_outbound_hosts` lists the host.
-            let response: IncomingResponse = spin_sdk::http::send(request)
-                .await
-                .map_err(|e| format!("GET {uri}: {e}"))?;
-            if response.status() != 200 {
-                return Err(format!("GET {uri}: status {}", response.status()));
-            }
-            let mut body = Vec::new();
-            let mut stream = std::pin::pin!(response.take_body_stream());
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| format!("GET {uri}: {e:?}"))?;
-                if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                    return Err(format!(
-                        "GET {uri}: document larger than {MAX_JWKS_BYTES} bytes"
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+            wasi_http::get_https_text(
+                authority,
+                &path,
+                "application/jwk-set+json, application/json",
+                MAX_JWKS_BYTES,
+            )
+            .await
         }
     }
 }

@@ -136,6 +136,46 @@ pub mod wasi_http {
         })
     }
 
+    /// `GET https://{authority}{path}` through Spin's outbound HTTP (so only
+    /// hosts in the calling component's `allowed_outbound_hosts` are
+    /// reachable), for documents such as a client's `jwks_uri`: status 200
+    /// and at most `max_bytes` of UTF-8, or an error naming the URL.
+    pub async fn get_https_text(
+        authority: &str,
+        path: &str,
+        accept: &str,
+        max_bytes: usize,
+    ) -> Result<String, String> {
+        use futures::StreamExt;
+        use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
+        let uri = format!("https://{authority}{path}");
+        let headers = Fields::from_list(&[("accept".to_string(), accept.as_bytes().to_vec())])
+            .map_err(|e| format!("{e:?}"))?;
+        let request = OutgoingRequest::new(headers);
+        let set = request.set_scheme(Some(&Scheme::Https)).is_ok()
+            && request.set_authority(Some(authority)).is_ok()
+            && request.set_path_with_query(Some(path)).is_ok();
+        if !set {
+            return Err(format!("{uri} is not a valid request target"));
+        }
+        let response: IncomingResponse = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| format!("GET {uri}: {e}"))?;
+        if response.status() != 200 {
+            return Err(format!("GET {uri}: status {}", response.status()));
+        }
+        let mut body = Vec::new();
+        let mut stream = std::pin::pin!(response.take_body_stream());
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| format!("GET {uri}: {e:?}"))?;
+            if body.len() + chunk.len() > max_bytes {
+                return Err(format!("GET {uri}: document larger than {max_bytes} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+    }
+
     /// Writes the response.
     pub fn send_response(out: ResponseOutparam, resp: HttpResponse) {
         let fields: Vec<(String, Vec<u8>)> = resp
