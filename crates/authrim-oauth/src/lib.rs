@@ -5,7 +5,9 @@
 
 // Transport-level parsing and client concerns.
 pub mod client_auth;
+pub mod client_lookup;
 pub mod client_metadata;
+pub mod device;
 pub mod form;
 pub mod pkce;
 
