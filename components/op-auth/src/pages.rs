@@ -210,7 +210,7 @@ pub fn signed_out() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::html::tests::assert_page_headers;
+    use crate::testing::assert_page_headers;
 
     fn body(r: &HttpResponse) -> String {
         String::from_utf8(r.body.clone()).unwrap()

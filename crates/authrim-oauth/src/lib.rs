@@ -17,3 +17,7 @@ pub mod claims;
 pub mod id_token;
 pub mod response_mode;
 pub mod scope;
+
+// Server-rendered pages and the login session's cookie.
+pub mod html;
+pub mod session_cookie;

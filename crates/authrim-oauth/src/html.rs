@@ -1,4 +1,6 @@
-//! Server-rendered pages: one layout, one stylesheet, strict headers.
+//! Server-rendered pages (op-auth's login, consent and logout pages,
+//! op-async's device verification page): one layout, one stylesheet,
+//! strict headers.
 //!
 //! Every page is plain HTML with one inline `<style>` allowed by its hash
 //! (no script, no external resource), and is sent with
@@ -11,7 +13,7 @@
 //! its post-logout redirect URI): browsers check `form-action` on the
 //! redirects that follow a form submission too.
 
-use authrim_oauth::response_mode::html_escape;
+use crate::response_mode::html_escape;
 use authrim_protocol::{HttpResponse, OAuthError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -135,12 +137,12 @@ pub fn error_page(error: &OAuthError) -> HttpResponse {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use authrim_protocol::ErrorCode;
 
     /// Every page's fixed headers.
-    pub(crate) fn assert_page_headers(r: &HttpResponse) {
+    fn assert_page_headers(r: &HttpResponse) {
         assert_eq!(
             r.header_value("content-type"),
             Some("text/html; charset=utf-8")
