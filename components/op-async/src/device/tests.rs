@@ -311,7 +311,10 @@ fn complete_uri_prefills_and_deny() {
         true,
     );
     assert!(text(&r).contains("id=\"device-denied\""));
-    assert!(matches!(s.state(&code.replace('-', "")), Some(DeviceState::Denied)));
+    assert!(matches!(
+        s.state(&code.replace('-', "")),
+        Some(DeviceState::Denied)
+    ));
 }
 
 #[test]
@@ -344,7 +347,10 @@ fn forged_forms_and_bad_decisions_change_nothing() {
     );
     assert_eq!(r.status, 400);
     assert_eq!(page(&s, "PUT", "", "", true).status, 405);
-    assert!(matches!(s.state(&code.replace('-', "")), Some(DeviceState::Pending)));
+    assert!(matches!(
+        s.state(&code.replace('-', "")),
+        Some(DeviceState::Pending)
+    ));
 }
 
 #[test]
