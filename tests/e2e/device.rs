@@ -144,7 +144,7 @@ impl<'a> Browser<'a> {
         let path = loc
             .strip_prefix(&self.issuer)
             .unwrap_or_else(|| panic!("{loc}"));
-        self.get(&path.to_string())
+        self.get(path)
     }
 
     fn submit(&mut self, page: &Response, path: &str, fields: &[(&str, &str)]) -> Response {

@@ -54,7 +54,7 @@ pub fn handle(env: &Env, req: &Request) -> HttpResponse {
 /// What a sign-in continues with.
 enum Next {
     /// The authorization request of the interaction.
-    Authorization(Pending),
+    Authorization(Box<Pending>),
     /// A page of this OP (`Interaction::return_to`).
     Page(String),
 }
@@ -68,7 +68,7 @@ fn load(env: &Env, params: &Params) -> Result<(String, Interaction, Next), OAuth
     let i = interaction::peek(env.store, id, env.now)?.ok_or_else(interaction::expired)?;
     let next = match &i.return_to {
         Some(path) => Next::Page(path.clone()),
-        None => Next::Authorization(flow::revalidate(env, &i)?),
+        None => Next::Authorization(Box::new(flow::revalidate(env, &i)?)),
     };
     Ok((id.to_string(), i, next))
 }
