@@ -58,3 +58,64 @@ fn login_and_consent_pages_in_chromium() {
     );
     assert!(stdout.contains("# pass 3"), "{stdout}");
 }
+
+/// The device verification page in headless Chromium, and openid-client
+/// (code nobody here wrote) driving the device flow end to end
+/// (tests/browser/device.test.mjs).
+#[test]
+fn device_verification_page_in_chromium_and_openid_client() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer(&data);
+    admin(
+        &data,
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--password",
+            "browser-password-1",
+            "--claims",
+            r#"{"email":"carol@example.com","name":"Carol"}"#,
+        ],
+    );
+    // Polls every second (an administrator's per-client setting), so the
+    // library's polling loop does not make the test slow.
+    let metadata = data.dir.path().join("device-client.json");
+    std::fs::write(
+        &metadata,
+        r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"token_endpoint_auth_method":"none","client_name":"Living-room TV","device_poll_interval":1}"#,
+    )
+    .unwrap();
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "tv",
+        ],
+    );
+    let dir = repo_root().join("tests/browser");
+    let out = Command::new("node")
+        .current_dir(&dir)
+        .args(["--test", "--test-concurrency=1", "device.test.mjs"])
+        .env("ISSUER", format!("http://{}", app.addr))
+        .env("DEVICE_CLIENT_ID", "tv")
+        .env("USERNAME", "carol")
+        .env("PASSWORD", "browser-password-1")
+        .output()
+        .expect(
+            "node (scripts/install-test-deps installs chromium, playwright-core, openid-client)",
+        );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "device browser tests failed:\n{stdout}\n{}\nrunner log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        app.log()
+    );
+    assert!(stdout.contains("# pass 3"), "{stdout}");
+}

@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod browser;
+mod device;
 mod discovery;
 mod durability;
 mod http_errors;

@@ -37,6 +37,11 @@ pub struct Interaction {
     pub fresh_sid: Option<String>,
     /// The user approved in this interaction (satisfies `prompt=consent`).
     pub consented: bool,
+    /// A sign-in for another page of this OP (op-async's `/device`):
+    /// the local path to return to after signing in, instead of an
+    /// authorization request (`params` is then empty). Always one of
+    /// [`return_path`]'s.
+    pub return_to: Option<String>,
 }
 
 impl Interaction {
@@ -52,6 +57,15 @@ impl Interaction {
             hint_sub,
             fresh_sid: None,
             consented: false,
+            return_to: None,
+        })
+    }
+
+    /// A sign-in that returns to the local page `path` afterwards.
+    pub fn returning_to(path: &str) -> Result<Interaction, OAuthError> {
+        Ok(Interaction {
+            return_to: Some(path.to_string()),
+            ..Interaction::new(&Params::default(), false, None)?
         })
     }
 
@@ -79,6 +93,7 @@ impl Interaction {
             ("hint_sub", self.hint_sub.as_deref().unwrap_or("")),
             ("fresh_sid", self.fresh_sid.as_deref().unwrap_or("")),
             ("consented", flag(self.consented)),
+            ("return_to", self.return_to.as_deref().unwrap_or("")),
         ])
     }
 
@@ -92,6 +107,7 @@ impl Interaction {
             hint_sub: owned("hint_sub"),
             fresh_sid: owned("fresh_sid"),
             consented: p.contains("consented"),
+            return_to: owned("return_to").filter(|p| return_path(p).is_some()),
         })
     }
 
@@ -99,6 +115,23 @@ impl Interaction {
     pub fn csrf_matches(&self, presented: Option<&str>) -> bool {
         presented.is_some_and(|p| constant_time_eq(p.as_bytes(), self.csrf.as_bytes()))
     }
+}
+
+/// The pages of this OP a sign-in may return to (`/login?return_to=`):
+/// op-async's device verification page, `/device` with an optional query
+/// of URL-safe characters. Anything else (other paths, other hosts,
+/// `//evil`, backslashes) is refused, so `return_to` is no open redirect.
+pub fn return_path(path: &str) -> Option<&str> {
+    let query = match path.split_once('?') {
+        Some(("/device", q)) => q,
+        None if path == "/device" => "",
+        _ => return None,
+    };
+    let safe = query.len() <= 256
+        && query.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'=' | b'&' | b'-' | b'_' | b'%' | b'.')
+        });
+    safe.then_some(path)
 }
 
 /// The error page for an unknown, expired or completed interaction.
@@ -204,13 +237,40 @@ mod tests {
         .unwrap();
         i.fresh_sid = Some("s&1".into());
         i.consented = true;
+        i.return_to = Some("/device?user_code=WDJB-MJHT".into());
         assert_eq!(Interaction::decode(i.encode().as_bytes()), Some(i.clone()));
+        i.return_to = None;
         i.pushed = false;
         i.hint_sub = None;
         i.fresh_sid = None;
         i.consented = false;
         assert_eq!(Interaction::decode(i.encode().as_bytes()), Some(i));
         assert_eq!(Interaction::decode(b"params=x"), None);
+    }
+
+    #[test]
+    fn only_the_device_page_is_a_return_path() {
+        for ok in [
+            "/device",
+            "/device?user_code=WDJB-MJHT",
+            "/device?user_code=wdjb%20mjht",
+        ] {
+            assert_eq!(return_path(ok), Some(ok));
+        }
+        for bad in [
+            "",
+            "/",
+            "/devices",
+            "/device/x",
+            "//evil.example/device",
+            "https://evil.example/device",
+            "/device?x=<script>",
+            "/device?x=\\evil",
+            "/device?x=a b",
+            "/login?return_to=/device",
+        ] {
+            assert_eq!(return_path(bad), None, "{bad}");
+        }
     }
 
     #[test]

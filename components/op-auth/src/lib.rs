@@ -8,15 +8,17 @@
 //! store. The `component` module (wasm32 only) is the thin Spin adapter.
 
 pub mod config;
-pub mod cookie;
 pub mod endpoints;
 pub mod flow;
 pub mod hint;
-pub mod html;
 pub mod interaction;
 pub mod pages;
 pub mod request;
 pub mod store;
+
+/// The page layout and the session cookie live in authrim-oauth, shared
+/// with op-async's device verification page.
+pub use authrim_oauth::{html, session_cookie as cookie};
 
 #[cfg(test)]
 pub(crate) mod testing;

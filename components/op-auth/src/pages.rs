@@ -15,9 +15,6 @@
 //! `aria-invalid`).
 
 use crate::html::{escape, page};
-use authrim_oauth::claims::requested_claim_names;
-use authrim_oauth::claims::ClaimsRequest;
-use authrim_oauth::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use authrim_protocol::HttpResponse;
 
 pub struct LoginForm<'a> {
@@ -80,67 +77,7 @@ pub fn login(status: u16, f: &LoginForm) -> HttpResponse {
     page(status, "Sign in", &main, Some(f.redirect_target))
 }
 
-/// A claim name in words.
-pub fn claim_label(name: &str) -> &str {
-    match name {
-        "name" => "Full name",
-        "given_name" => "First name",
-        "family_name" => "Last name",
-        "middle_name" => "Middle name",
-        "nickname" => "Nickname",
-        "preferred_username" => "Preferred username",
-        "profile" => "Profile page address",
-        "picture" => "Profile picture",
-        "website" => "Website",
-        "gender" => "Gender",
-        "birthdate" => "Date of birth",
-        "zoneinfo" => "Time zone",
-        "locale" => "Language and region",
-        "updated_at" => "When your profile was last updated",
-        "email" => "Email address",
-        "email_verified" => "Whether your email address is verified",
-        "address" => "Postal address",
-        "phone_number" => "Phone number",
-        "phone_number_verified" => "Whether your phone number is verified",
-        other => other,
-    }
-}
-
-/// What the request asks for, in words, one list item each.
-pub fn permission_items(scope: &Scope, claims: Option<&ClaimsRequest>) -> Vec<String> {
-    let mut items = Vec::new();
-    if scope.contains(OPENID) {
-        items.push("Confirm your identity (a stable identifier for your account)".to_string());
-    }
-    let names = requested_claim_names(scope, claims);
-    if !names.is_empty() {
-        let list: String = names
-            .iter()
-            .map(|n| format!("<li>{}</li>", escape(claim_label(n))))
-            .collect();
-        items.push(format!("See your personal information:<ul>{list}</ul>"));
-    }
-    if scope.contains(OFFLINE_ACCESS) {
-        items.push(
-            "Keep access to this information while you are not using the application (offline access)"
-                .to_string(),
-        );
-    }
-    for t in scope.iter() {
-        let known = [
-            OPENID,
-            OFFLINE_ACCESS,
-            "profile",
-            "email",
-            "address",
-            "phone",
-        ];
-        if !known.contains(&t) {
-            items.push(format!("Use the permission “{}”", escape(t)));
-        }
-    }
-    items
-}
+pub use authrim_oauth::html::{claim_label, permission_items};
 
 pub struct ConsentForm<'a> {
     pub client_name: &'a str,
@@ -210,7 +147,9 @@ pub fn signed_out() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::html::tests::assert_page_headers;
+    use crate::testing::assert_page_headers;
+    use authrim_oauth::claims::ClaimsRequest;
+    use authrim_oauth::scope::Scope;
 
     fn body(r: &HttpResponse) -> String {
         String::from_utf8(r.body.clone()).unwrap()

@@ -222,3 +222,20 @@ impl Store for MemoryStore {
         Ok(self.jwks.borrow().clone())
     }
 }
+
+/// Every page's fixed headers.
+pub(crate) fn assert_page_headers(r: &authrim_protocol::HttpResponse) {
+    assert_eq!(
+        r.header_value("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(r.header_value("cache-control"), Some("no-store"));
+    assert_eq!(r.header_value("x-frame-options"), Some("DENY"));
+    let csp = r.header_value("content-security-policy").unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+}

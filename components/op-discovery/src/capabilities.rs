@@ -3,6 +3,7 @@
 //! list exists, so the document cannot drift from the endpoints.
 
 use authrim_oauth::claims::STANDARD_CLAIMS;
+use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::pkce::METHODS_SUPPORTED;
 use authrim_oauth::response_mode::ResponseMode;
 use authrim_protocol::discovery::{Capabilities, CoreCapabilities, ManagementCapabilities};
@@ -58,7 +59,12 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             ]),
             claims,
             response_modes: strings(&ResponseMode::SUPPORTED),
-            grant_types: strings(&["authorization_code", "refresh_token", "client_credentials"]),
+            grant_types: strings(&[
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                DEVICE_CODE_GRANT_TYPE,
+            ]),
             token_endpoint_auth_methods: strings(CLIENT_AUTH_METHODS),
             token_endpoint_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
             code_challenge_methods: strings(METHODS_SUPPORTED),
@@ -69,5 +75,6 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             client_auth_methods: strings(CLIENT_AUTH_METHODS),
             client_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
         }),
+        device_authorization: true,
     }
 }

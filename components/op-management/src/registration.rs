@@ -53,6 +53,7 @@ pub const GRANT_TYPES: &[GrantType] = &[
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).
@@ -123,6 +124,13 @@ fn checked_metadata(json: &str) -> Result<ClientMetadata, OAuthError> {
     if metadata.allow_plain_pkce {
         return Err(invalid_metadata(
             "allow_plain_pkce can only be set by an administrator",
+        ));
+    }
+    // A client must not choose to poll faster (or keep codes longer) than
+    // the operator allows.
+    if metadata.device_code_ttl.is_some() || metadata.device_poll_interval.is_some() {
+        return Err(invalid_metadata(
+            "device_code_ttl and device_poll_interval can only be set by an administrator",
         ));
     }
     Ok(metadata)

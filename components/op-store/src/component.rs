@@ -13,9 +13,9 @@ use crate::bindings::exports::authrim::store as wit;
 use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
-    clients, codes, consents, grants, keys, one_time, rate_limits, sessions, users, AccessToken,
-    AuthCode, Client, Consent, Grant, KeyInfo, RedeemOutcome, RotateOutcome, Session, StoreError,
-    User,
+    clients, codes, consents, device_grants, grants, keys, one_time, rate_limits, sessions, users,
+    AccessToken, AuthCode, Client, Consent, DeviceApproval, DeviceRequest, Grant, KeyInfo,
+    PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -356,6 +356,32 @@ impl wit::rate_limits::Guest for Store {
 
     fn reset(bucket: String) -> Result<(), StoreError> {
         with_db(|db| rate_limits::reset(db, &bucket))
+    }
+}
+
+impl wit::device_grants::Guest for Store {
+    fn create(r: DeviceRequest, now: i64) -> Result<(), StoreError> {
+        with_db(|db| device_grants::create(db, &r, now))
+    }
+
+    fn find_by_user_code(user_code: String, now: i64) -> Result<Option<DeviceRequest>, StoreError> {
+        with_db(|db| device_grants::find_by_user_code(db, &user_code, now))
+    }
+
+    fn approve(user_code: String, approval: DeviceApproval, now: i64) -> Result<bool, StoreError> {
+        with_db(|db| device_grants::approve(db, &user_code, &approval, now))
+    }
+
+    fn deny(user_code: String, now: i64) -> Result<bool, StoreError> {
+        with_db(|db| device_grants::deny(db, &user_code, now))
+    }
+
+    fn poll(
+        device_code_hash: String,
+        client_id: String,
+        now: i64,
+    ) -> Result<PollOutcome, StoreError> {
+        with_db(|db| device_grants::poll(db, &device_code_hash, &client_id, now))
     }
 }
 

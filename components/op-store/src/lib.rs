@@ -7,7 +7,7 @@
 //! Shape: a pure core and a thin adapter.
 //! - [`sql`]: the seam, a one-method [`sql::Sql`] trait.
 //! - [`keys`], [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`one_time`], [`consents`], [`rate_limits`]: the store logic, one module per interface, written
+//!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`]: the store logic, one module per interface, written
 //!   against `Sql` and tested natively with rusqlite on the real schema.
 //! - `component` (wasm32 only): implements `Sql` with Spin's SQLite, reads
 //!   the clock, the `master_key` variable and `wasi:random`, and exports
@@ -28,6 +28,7 @@ pub mod bindings {
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod device_grants;
 pub mod grants;
 mod json;
 pub mod keys;
@@ -48,6 +49,9 @@ mod tests;
 pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::codes::{AuthCode, RedeemOutcome};
 pub use bindings::exports::authrim::store::consents::Consent;
+pub use bindings::exports::authrim::store::device_grants::{
+    DeviceApproval, DeviceRequest, PollOutcome,
+};
 pub use bindings::exports::authrim::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::sessions::Session;

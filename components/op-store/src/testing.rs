@@ -12,6 +12,8 @@ pub const SCHEMA: &str = concat!(
     include_str!("../../../migrations/0001_init.sql"),
     "\n",
     include_str!("../../../migrations/0002_consents_rate_limits_secrets.sql"),
+    "\n",
+    include_str!("../../../migrations/0003_device_codes.sql"),
 );
 
 pub struct TestDb(pub Connection);

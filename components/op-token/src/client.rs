@@ -1,57 +1,70 @@
 //! Step 2 of the token endpoint: who is the client?
 //!
-//! `authrim_oauth::client_auth` does the checking; this module supplies what
-//! it needs from op-store (the client, its secret hash, `verify-secret-mac`
-//! for `client_secret_jwt`, the keys for `private_key_jwt`) and records a
-//! client assertion's `jti` as used, so that an assertion is accepted once.
-//!
-//! Keys of `private_key_jwt` clients come from their registered `jwks`, or
-//! from their `jwks_uri`, fetched on each use (no cache: a client that
-//! rotates its keys is never refused with stale ones). Outbound requests
-//! only reach hosts listed in op-token's `allowed_outbound_hosts`
-//! (spin.toml); for any other host the fetch fails and the client is
-//! refused with `invalid_client`.
+//! `authrim_oauth::client_lookup` does the work (shared with op-management
+//! and op-async); this module adapts op-token's [`Store`] to its
+//! [`ClientLookup`] trait. Keys of `private_key_jwt` clients that registered
+//! a `jwks_uri` are fetched on each use; outbound requests only reach hosts
+//! listed in op-token's `allowed_outbound_hosts` (spin.toml), for any other
+//! host the fetch fails and the client is refused with `invalid_client`.
 
-use authrim_jose::Jwks;
-use authrim_oauth::client_auth::{
-    AssertionRules, ClientCredentials, RegisteredClient, SecretMac, UsedAssertion, JTI_NAMESPACE,
-};
-use authrim_oauth::client_metadata::{AuthMethod, ClientId, ClientMetadata, JwsAlg};
+use authrim_oauth::client_auth::AssertionRules;
+use authrim_oauth::client_lookup::{self, ClientLookup, StoredClient};
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
 
+pub use authrim_oauth::client_lookup::{split_https_uri, AuthenticatedClient as Client};
+
 use crate::env::Env;
-use crate::store::{fault, internal, Store};
+use crate::store::{fault, Store};
 
-/// Same description as `client_auth` uses, so that no answer tells whether
-/// a client exists or how it is configured.
-const FAILED: &str = "client authentication failed";
+/// [`ClientLookup`] over op-token's store.
+pub struct Lookup<'a, S>(pub &'a S);
 
-/// An authenticated client and its registration.
-#[derive(Debug)]
-pub struct Client {
-    pub id: ClientId,
-    pub metadata: ClientMetadata,
-    /// How it authenticated; errors for a client that used HTTP Basic
-    /// carry a `Basic` challenge.
-    pub credentials: ClientCredentials,
-}
+impl<S: Store> ClientLookup for Lookup<'_, S> {
+    fn client(&self, client_id: &str) -> Result<Option<StoredClient>, OAuthError> {
+        Ok(self
+            .0
+            .client(client_id)
+            .map_err(fault("clients.get"))?
+            .map(|c| StoredClient {
+                metadata_json: c.metadata_json,
+                secret_hash: c.secret_hash,
+            }))
+    }
 
-/// `client_secret_jwt` MACs are checked by op-store, which alone can read
-/// the client's sealed secret.
-struct StoreMac<'a, S> {
-    store: &'a S,
-    client_id: &'a str,
-}
-
-impl<S: Store> SecretMac for StoreMac<'_, S> {
-    fn verify(&self, alg: JwsAlg, signing_input: &[u8], mac: &[u8]) -> bool {
-        self.store
-            .verify_secret_mac(self.client_id, alg.as_str(), signing_input, mac)
+    fn verify_secret_mac(
+        &self,
+        client_id: &str,
+        alg: &str,
+        signing_input: &[u8],
+        mac: &[u8],
+    ) -> bool {
+        self.0
+            .verify_secret_mac(client_id, alg, signing_input, mac)
             .unwrap_or_else(|e| {
                 eprintln!("op-token: store clients.verify-secret-mac: {e:?}");
                 false
             })
+    }
+
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, OAuthError> {
+        self.0
+            .mark_used(namespace, key, expires_at, now)
+            .map_err(fault("one-time.mark-used"))
+    }
+
+    async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+        self.0.fetch_jwks(uri).await
+    }
+
+    fn log(&self, message: &str) {
+        eprintln!("op-token: {message}");
     }
 }
 
@@ -62,117 +75,7 @@ pub async fn authenticate<S: Store>(
     store: &S,
     env: &Env,
 ) -> Result<Client, OAuthError> {
-    let credentials = ClientCredentials::extract(authorization, params)?;
-    let client_id = credentials.client_id().clone();
-    let stored = store
-        .client(client_id.as_str())
-        .map_err(fault("clients.get"))?;
-    let metadata = match &stored {
-        Some(c) => Some(ClientMetadata::from_json(&c.metadata_json).map_err(|e| {
-            internal(format_args!(
-                "client {client_id}: stored metadata unreadable: {e}"
-            ))
-        })?),
-        None => None,
-    };
-    let jwks = match (&credentials, &metadata) {
-        (ClientCredentials::Jwt(a), Some(m))
-            if !a.alg().is_hmac() && m.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt =>
-        {
-            Some(client_keys(m, &client_id, store).await.map_err(|why| {
-                eprintln!("op-token: client {client_id}: keys: {why}");
-                credentials.error(FAILED)
-            })?)
-        }
-        _ => None,
-    };
-    let mac = StoreMac {
-        store,
-        client_id: client_id.as_str(),
-    };
-    let registered = metadata.as_ref().map(|m| RegisteredClient {
-        metadata: m,
-        secret_hash: stored.as_ref().and_then(|c| c.secret_hash.as_deref()),
-        jwks: jwks.as_ref(),
-        secret_mac: Some(&mac),
-    });
     let rules = AssertionRules::new(env.assertion_audiences());
-    let authenticated = credentials.authenticate(registered.as_ref(), &rules, env.now)?;
-    if let Some(used) = &authenticated.assertion {
-        let first = store
-            .mark_used(JTI_NAMESPACE, &used.replay_key, used.expires_at, env.now)
-            .map_err(fault("one-time.mark-used"))?;
-        if !first {
-            return Err(UsedAssertion::replay_error());
-        }
-    }
-    let Some(metadata) = metadata else {
-        // `authenticate` refuses unknown clients; never reached.
-        return Err(credentials.error(FAILED));
-    };
-    Ok(Client {
-        id: client_id,
-        metadata,
-        credentials,
-    })
-}
-
-/// The client's public keys: its `jwks`, or the document at its `jwks_uri`.
-async fn client_keys<S: Store>(
-    metadata: &ClientMetadata,
-    client_id: &ClientId,
-    store: &S,
-) -> Result<Jwks, String> {
-    if let Some(jwks) = metadata.jwks().map_err(|e| e.to_string())? {
-        return Ok(jwks);
-    }
-    let Some(uri) = metadata.jwks_uri.as_deref() else {
-        return Err(format!(
-            "client {client_id} uses private_key_jwt without jwks or jwks_uri"
-        ));
-    };
-    let body = store.fetch_jwks(uri).await?;
-    Jwks::parse(&body).map_err(|e| format!("jwks_uri {uri}: {e}"))
-}
-
-/// Splits an `https` URL into its authority and its path with query (the
-/// fragment dropped), as an outgoing request needs them. `None` for other
-/// schemes, an empty host, or credentials in the authority.
-pub fn split_https_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("https://")?;
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    if authority.is_empty() || authority.starts_with(':') || authority.contains('@') {
-        return None;
-    }
-    Some((authority, if path.is_empty() { "/" } else { path }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_https_uri;
-
-    #[test]
-    fn splits_https_urls() {
-        let table = [
-            (
-                "https://rp.example/jwks.json",
-                Some(("rp.example", "/jwks.json")),
-            ),
-            (
-                "https://rp.example:8443/k?x=1#f",
-                Some(("rp.example:8443", "/k?x=1")),
-            ),
-            ("https://rp.example", Some(("rp.example", "/"))),
-            ("https://rp.example?x", Some(("rp.example", "?x"))),
-            ("http://rp.example/jwks.json", None),
-            ("https://", None),
-            ("https://:443/x", None),
-            ("https://user@rp.example/x", None),
-        ];
-        for (uri, want) in table {
-            assert_eq!(split_https_uri(uri), want, "{uri}");
-        }
-    }
+    client_lookup::authenticate_request(authorization, params, &Lookup(store), &rules, env.now)
+        .await
 }

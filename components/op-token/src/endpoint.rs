@@ -8,12 +8,13 @@
 //! challenge when the client used HTTP Basic.
 
 use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::form::{is_form_content_type, Params};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
 use crate::client::{self, Client};
 use crate::env::Env;
-use crate::grants::{authorization_code, client_credentials, refresh_token};
+use crate::grants::{authorization_code, client_credentials, device_code, refresh_token};
 use crate::store::Store;
 
 pub struct Request<'a> {
@@ -31,6 +32,7 @@ enum Grant {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    DeviceCode,
 }
 
 impl Grant {
@@ -39,13 +41,18 @@ impl Grant {
             Grant::AuthorizationCode => GrantType::AuthorizationCode,
             Grant::RefreshToken => GrantType::RefreshToken,
             Grant::ClientCredentials => GrantType::ClientCredentials,
+            Grant::DeviceCode => GrantType::DeviceCode,
         }
     }
 }
 
 /// `grant_types_supported` for discovery.
-pub const GRANT_TYPES_SUPPORTED: &[&str] =
-    &["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES_SUPPORTED: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE_GRANT_TYPE,
+];
 
 pub async fn respond<S: Store>(
     req: &Request<'_>,
@@ -54,13 +61,24 @@ pub async fn respond<S: Store>(
 ) -> HttpResponse {
     with_headers(match serve(req, store, env).await {
         Ok(resp) => resp,
-        Err(err) => err.to_response(),
+        Err(err) => token_error(err),
     })
 }
 
 /// An error found before the request could be parsed (by the adapter).
 pub fn error_response(err: OAuthError) -> HttpResponse {
     with_headers(err.to_response())
+}
+
+/// RFC 6749 §5.2: token errors are 400 (`invalid_client` 401); the
+/// device grant's `access_denied` too (RFC 8628 §3.5), though elsewhere
+/// it is a 403.
+fn token_error(err: OAuthError) -> HttpResponse {
+    let mut resp = err.to_response();
+    if err.code == ErrorCode::AccessDenied {
+        resp.status = 400;
+    }
+    resp
 }
 
 fn with_headers(resp: HttpResponse) -> HttpResponse {
@@ -97,6 +115,7 @@ async fn serve<S: Store>(
         Grant::AuthorizationCode => authorization_code::exchange(&params, &client, store, &env),
         Grant::RefreshToken => refresh_token::exchange(&params, &client, store, &env),
         Grant::ClientCredentials => client_credentials::exchange(&params, &client, store, &env),
+        Grant::DeviceCode => device_code::exchange(&params, &client, store, &env),
     }?;
     Ok(response.into_response())
 }
@@ -106,9 +125,11 @@ fn grant_type(params: &Params) -> Result<Grant, OAuthError> {
         "authorization_code" => Ok(Grant::AuthorizationCode),
         "refresh_token" => Ok(Grant::RefreshToken),
         "client_credentials" => Ok(Grant::ClientCredentials),
+        DEVICE_CODE_GRANT_TYPE => Ok(Grant::DeviceCode),
         _ => Err(OAuthError::with_description(
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code, refresh_token or client_credentials",
+            "grant_type must be authorization_code, refresh_token, client_credentials \
+             or urn:ietf:params:oauth:grant-type:device_code",
         )),
     }
 }

@@ -1,16 +1,19 @@
 //! What every grant issues the same way: grants, access tokens, refresh
 //! tokens and the token response (RFC 6749 §5.1).
 
-use authrim_oauth::claims::ClaimsRequest;
-use authrim_oauth::id_token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
-use authrim_oauth::scope::Scope;
+use authrim_jose::Alg;
+use authrim_oauth::claims::{release_claims, ClaimsRequest};
+use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::id_token::{AccessTokenClaims, IdToken, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use authrim_oauth::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::secret::{hash_token, random_token};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::client::Client;
 use crate::env::Env;
-use crate::store::{fault, internal, AccessToken, Grant, Store};
+use crate::store::{fault, internal, AccessToken, Grant, Store, User};
 
 /// Access tokens are signed with ES256: about a tenth of the cost of RS256
 /// in a component, and only this OP checks them (by their hash).
@@ -154,6 +157,138 @@ pub fn access_token<S: Store>(
         token,
         expires_in: expires_at - env.now,
     })
+}
+
+/// What a grant made by a user (through a code or a device approval)
+/// rests on.
+pub struct UserGrant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    /// `sid` of the session the user approved in.
+    pub sid: Option<&'a str>,
+    /// The granted scope.
+    pub scope: &'a Scope,
+    /// auth_time, acr, amr and the claims request.
+    pub data: &'a GrantData,
+}
+
+/// Creates the grant (with the session's `sid`, so that its tokens end
+/// with the session, unless `offline_access` was granted) and, under the
+/// refresh policy, its refresh token.
+///
+/// Refresh policy: a refresh token is issued when the granted scope has
+/// `offline_access` (OIDC Core §11) and the client registered the
+/// `refresh_token` grant type.
+pub fn start_user_grant<S: Store>(
+    store: &S,
+    env: &Env,
+    g: &UserGrant,
+) -> Result<(Grant, Option<String>), OAuthError> {
+    let offline = g.scope.contains(OFFLINE_ACCESS);
+    let refresh = offline && g.client.metadata.allows_grant(GrantType::RefreshToken);
+    let lifetime = if refresh {
+        env.refresh_token_ttl
+    } else {
+        env.access_token_ttl
+    };
+    let grant = new_grant(
+        g.client.id.as_str(),
+        Some(&g.user.id),
+        if offline { None } else { g.sid },
+        g.scope,
+        g.data,
+        env.now,
+        lifetime,
+    )?;
+    let refresh_token = if refresh { Some(new_secret()?) } else { None };
+    store
+        .create_grant(
+            &grant,
+            refresh_token.as_deref().map(hash_token).as_deref(),
+            grant.expires_at,
+        )
+        .map_err(fault("grants.create"))?;
+    Ok((grant, refresh_token))
+}
+
+/// The token response of a user grant: access token, ID Token (when
+/// `openid` was granted) and the refresh token, if any.
+pub fn user_tokens<S: Store>(
+    store: &S,
+    env: &Env,
+    g: &UserGrant,
+    grant: &Grant,
+    refresh_token: Option<String>,
+    nonce: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let access = access_token(store, env, grant, g.scope, g.data)?;
+    let id_token = if g.scope.has_openid() {
+        let auth_time = g
+            .data
+            .auth_time
+            .ok_or_else(|| internal("grant-json has no auth_time"))?;
+        let alg = g
+            .client
+            .metadata
+            .id_token_signed_response_alg
+            .asymmetric()
+            .unwrap_or(Alg::RS256);
+        let user_claims = user_claims(g.user)?;
+        let claims_request = g.data.claims_request()?;
+        let released = release_claims(
+            &g.user.id,
+            &user_claims,
+            g.scope,
+            claims_request.as_ref(),
+            true,
+        );
+        let claims = IdToken::new(
+            &env.issuer,
+            &g.user.id,
+            g.client.id.as_str(),
+            env.now,
+            env.id_token_ttl,
+            auth_time,
+        )
+        .with_nonce(nonce)
+        .with_acr(g.data.acr.as_deref())
+        .with_amr(&g.data.amr)
+        .with_sid(g.sid)
+        .with_access_token(alg, &access.token)
+        .with_extra_claims(&released.id_token);
+        Some(
+            store
+                .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
+                .map_err(fault("keys.sign-jwt"))?,
+        )
+    } else {
+        None
+    };
+    let mut response = TokenResponse::new(access, g.scope);
+    response.id_token = id_token;
+    response.refresh_token = refresh_token;
+    Ok(response)
+}
+
+/// The user of a grant, if still active; `invalid_grant` otherwise.
+pub fn active_user<S: Store>(store: &S, user_id: &str) -> Result<User, OAuthError> {
+    match store.user(user_id).map_err(fault("users.get"))? {
+        Some(user) if !user.disabled => Ok(user),
+        _ => Err(OAuthError::with_description(
+            ErrorCode::InvalidGrant,
+            "the user of this grant is no longer active",
+        )),
+    }
+}
+
+fn user_claims(user: &User) -> Result<Map<String, Value>, OAuthError> {
+    match serde_json::from_str(&user.claims_json) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(internal(format_args!(
+            "user {}: stored claims are not a JSON object",
+            user.id
+        ))),
+    }
 }
 
 pub struct IssuedAccessToken {

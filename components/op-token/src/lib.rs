@@ -1,5 +1,5 @@
 //! op-token: `POST /token` (RFC 6749 §3.2) with the `authorization_code`,
-//! `refresh_token` and `client_credentials` grants, client authentication
+//! `refresh_token`, `client_credentials` and device code (RFC 8628) grants, client authentication
 //! by `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
 //! `private_key_jwt` and `none`, RFC 9068 JWT access tokens and OIDC ID
 //! Tokens.
@@ -30,10 +30,13 @@ mod component {
     use crate::endpoint::{self, Request};
     use crate::env::{self, Env};
     use crate::store::{
-        AccessToken, Client, Grant, RedeemOutcome, RotateOutcome, Store, StoreError, User,
+        AccessToken, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store, StoreError,
+        User,
     };
     use authrim_protocol::{Issuer, OAuthError};
-    use authrim_spin::store::{clients, codes, grants, keys, one_time, sessions, users};
+    use authrim_spin::store::{
+        clients, codes, device_grants, grants, keys, one_time, sessions, users,
+    };
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
@@ -173,6 +176,15 @@ mod component {
             grants::revoke(grant_id, now)
         }
 
+        fn poll_device(
+            &self,
+            device_code_hash: &str,
+            client_id: &str,
+            now: i64,
+        ) -> Result<PollOutcome, StoreError> {
+            device_grants::poll(device_code_hash, client_id, now)
+        }
+
         fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
             grants::record_access_token(token)
         }
@@ -192,7 +204,7 @@ mod component {
             // Fails unless op-token's `allowed_outbound_hosts` lists the host.
             wasi_http::get_https_text(
                 authority,
-                path,
+                &path,
                 "application/jwk-set+json, application/json",
                 MAX_JWKS_BYTES,
             )

@@ -9,6 +9,7 @@ use std::future::Future;
 use authrim_protocol::OAuthError;
 pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::codes::{AuthCode, RedeemOutcome};
+pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest, PollOutcome};
 pub use authrim_spin::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
@@ -51,6 +52,13 @@ pub trait Store {
         now: i64,
     ) -> Result<RotateOutcome, StoreError>;
     fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError>;
+    /// `device-grants.poll`.
+    fn poll_device(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<PollOutcome, StoreError>;
     fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
     /// `keys.sign-jwt`.
     fn sign_jwt(

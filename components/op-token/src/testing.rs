@@ -12,7 +12,8 @@ use authrim_oauth::client_metadata::JwsAlg;
 use authrim_protocol::secret::hash_token;
 
 use crate::store::{
-    AccessToken, AuthCode, Client, Grant, RedeemOutcome, RotateOutcome, Store, StoreError, User,
+    AccessToken, AuthCode, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store,
+    StoreError, User,
 };
 
 struct CodeRow {
@@ -36,6 +37,9 @@ pub struct FakeStore {
     pub access_tokens: RefCell<HashMap<String, AccessToken>>,
     pub jwks_documents: RefCell<HashMap<String, String>>,
     pub fetches: Cell<u32>,
+    /// Device-code hash -> (client id, what the next poll answers); an
+    /// approved request answers `invalid` after its first poll.
+    pub device: RefCell<HashMap<String, (String, PollOutcome)>>,
     /// Simulates a replay of the code arriving between `redeem` and
     /// `attach-grant`.
     pub replay_before_attach: Cell<bool>,
@@ -58,6 +62,7 @@ impl FakeStore {
             access_tokens: RefCell::default(),
             jwks_documents: RefCell::default(),
             fetches: Cell::new(0),
+            device: RefCell::default(),
             replay_before_attach: Cell::new(false),
             es256: SigningKey::generate(Alg::ES256).unwrap(),
             rs256: test_keys::rsa(),
@@ -243,6 +248,26 @@ impl Store for FakeStore {
             }
             None => false,
         })
+    }
+
+    fn poll_device(
+        &self,
+        device_code_hash: &str,
+        client_id: &str,
+        _now: i64,
+    ) -> Result<PollOutcome, StoreError> {
+        let mut device = self.device.borrow_mut();
+        let Some((owner, outcome)) = device.get_mut(device_code_hash) else {
+            return Ok(PollOutcome::Invalid);
+        };
+        if owner != client_id {
+            return Ok(PollOutcome::Invalid);
+        }
+        let answer = outcome.clone();
+        if matches!(answer, PollOutcome::Approved(_)) {
+            *outcome = PollOutcome::Invalid;
+        }
+        Ok(answer)
     }
 
     fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {

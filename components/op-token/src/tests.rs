@@ -17,7 +17,7 @@ use sha2::Sha256;
 
 use crate::endpoint::{respond, Request};
 use crate::env::Env;
-use crate::store::{AuthCode, Client, Store, User};
+use crate::store::{AuthCode, Client, DeviceApproval, DeviceRequest, PollOutcome, Store, User};
 use crate::testing::FakeStore;
 
 const ISSUER: &str = "https://id.example.test";
@@ -249,7 +249,7 @@ fn request_error_table() {
             None,
             format!("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&{creds}"),
             400,
-            "unsupported_grant_type",
+            "unauthorized_client",
         ),
         (
             None,
@@ -1108,6 +1108,14 @@ fn store_failures_are_server_errors_without_detail() {
         fn revoke_grant(&self, a: &str, b: i64) -> Result<bool, crate::store::StoreError> {
             self.0.revoke_grant(a, b)
         }
+        fn poll_device(
+            &self,
+            a: &str,
+            b: &str,
+            c: i64,
+        ) -> Result<PollOutcome, crate::store::StoreError> {
+            self.0.poll_device(a, b, c)
+        }
         fn record_access_token(
             &self,
             a: &crate::store::AccessToken,
@@ -1138,4 +1146,142 @@ fn store_failures_are_server_errors_without_detail() {
     let body = json_body(&r);
     assert_eq!(body["error"], "server_error");
     assert!(!body.to_string().contains("disk"));
+}
+
+fn device_store() -> FakeStore {
+    let store = FakeStore::new();
+    let metadata = json!({
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    });
+    add_client(&store, "tv", metadata.clone(), None);
+    add_client(&store, "other-tv", metadata, None);
+    add_user(&store, "u1", false);
+    store.sessions.borrow_mut().insert("sid-1".into());
+    store
+}
+
+fn approved(scope: &str, sid: Option<&str>) -> PollOutcome {
+    PollOutcome::Approved((
+        DeviceRequest {
+            device_code_hash: hash_token("dc"),
+            user_code: "WDJBMJHT".into(),
+            client_id: "tv".into(),
+            scope: scope.into(),
+            created_at: NOW - 10,
+            expires_at: NOW + 590,
+            interval: 5,
+        },
+        DeviceApproval {
+            user_id: "u1".into(),
+            sid: sid.map(str::to_string),
+            scope: scope.into(),
+            grant_json: json!({"auth_time": NOW - 20, "acr": "1", "amr": ["pwd"]}).to_string(),
+        },
+    ))
+}
+
+fn poll_device(store: &FakeStore, client: &str, code: &str) -> HttpResponse {
+    post(
+        store,
+        None,
+        &form_urlencode([
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", client),
+            ("device_code", code),
+        ]),
+    )
+}
+
+#[test]
+fn device_code_poll_outcomes_are_rfc_8628_errors() {
+    let table = [
+        (PollOutcome::Pending(5), "authorization_pending"),
+        (PollOutcome::SlowDown(10), "slow_down"),
+        (PollOutcome::Denied, "access_denied"),
+        (PollOutcome::Expired, "expired_token"),
+        (PollOutcome::Invalid, "invalid_grant"),
+    ];
+    for (outcome, error) in table {
+        let store = device_store();
+        store
+            .device
+            .borrow_mut()
+            .insert(hash_token("dc"), ("tv".into(), outcome));
+        let r = poll_device(&store, "tv", "dc");
+        assert_eq!((r.status, error_of(&r)), (400, error.to_string()));
+    }
+    let store = device_store();
+    store
+        .device
+        .borrow_mut()
+        .insert(hash_token("dc"), ("tv".into(), approved("openid", None)));
+    // Another client, an unknown code, a missing or oversized one.
+    for (client, code, error) in [
+        ("other-tv", "dc", "invalid_grant"),
+        ("tv", "unknown", "invalid_grant"),
+        ("tv", &"x".repeat(600), "invalid_grant"),
+    ] {
+        let r = poll_device(&store, client, code);
+        assert_eq!(
+            (r.status, error_of(&r)),
+            (400, error.to_string()),
+            "{client}"
+        );
+    }
+    let r = post(
+        &store,
+        None,
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=tv",
+    );
+    assert_eq!(error_of(&r), "invalid_request");
+    // None of that consumed the approval.
+    assert_eq!(poll_device(&store, "tv", "dc").status, 200);
+}
+
+#[test]
+fn device_code_approval_issues_tokens_once() {
+    let store = device_store();
+    store.device.borrow_mut().insert(
+        hash_token("dc"),
+        (
+            "tv".into(),
+            approved("openid profile offline_access", Some("sid-1")),
+        ),
+    );
+    let r = poll_device(&store, "tv", "dc");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = json_body(&r);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "openid profile offline_access");
+    assert!(body["refresh_token"].is_string());
+    let id = verified_claims(
+        &store,
+        body["id_token"].as_str().unwrap(),
+        Alg::RS256,
+        "JWT",
+    );
+    assert_eq!(id["sub"], "u1");
+    assert_eq!(id["aud"], "tv");
+    assert_eq!(id["auth_time"], NOW - 20);
+    assert_eq!(id["sid"], "sid-1");
+    assert_eq!(id["amr"], json!(["pwd"]));
+    assert!(id.get("nonce").is_none());
+    let again = poll_device(&store, "tv", "dc");
+    assert_eq!(error_of(&again), "invalid_grant");
+
+    // Without openid: no ID Token; a session that has ended: nothing.
+    let store = device_store();
+    store.device.borrow_mut().insert(
+        hash_token("dc"),
+        ("tv".into(), approved("profile", Some("sid-1"))),
+    );
+    let body = json_body(&poll_device(&store, "tv", "dc"));
+    assert!(body["access_token"].is_string() && body.get("id_token").is_none());
+    let store = device_store();
+    store.device.borrow_mut().insert(
+        hash_token("dc"),
+        ("tv".into(), approved("openid", Some("ended"))),
+    );
+    assert_eq!(error_of(&poll_device(&store, "tv", "dc")), "invalid_grant");
 }

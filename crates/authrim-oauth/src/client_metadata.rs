@@ -389,6 +389,14 @@ pub struct ClientMetadata {
     /// Authrim extension: accept `code_challenge_method=plain` from this
     /// (confidential) client. Off by default; public clients never may.
     pub allow_plain_pkce: bool,
+    /// Authrim extension (RFC 8628): lifetime in seconds of this client's
+    /// device codes, instead of the deployment's `device_code_ttl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code_ttl: Option<u64>,
+    /// Authrim extension (RFC 8628 §3.2 `interval`): minimum seconds
+    /// between this client's polls, instead of `device_poll_interval`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_poll_interval: Option<u64>,
 }
 
 impl Default for ClientMetadata {
@@ -414,6 +422,8 @@ impl Default for ClientMetadata {
             subject_type: SubjectType::default(),
             application_type: ApplicationType::default(),
             allow_plain_pkce: false,
+            device_code_ttl: None,
+            device_poll_interval: None,
         }
     }
 }
@@ -501,6 +511,8 @@ impl ClientMetadata {
             "subject_type" => self.subject_type = SubjectType::from_value(v)?,
             "application_type" => self.application_type = ApplicationType::from_value(v)?,
             "allow_plain_pkce" => self.allow_plain_pkce = boolean(v)?,
+            "device_code_ttl" => self.device_code_ttl = Some(unsigned(v)?),
+            "device_poll_interval" => self.device_poll_interval = Some(unsigned(v)?),
             _ => {}
         }
         Ok(())
@@ -671,6 +683,19 @@ impl ClientMetadata {
         }
         if self.contacts.iter().any(|c| c.trim().is_empty()) {
             return Err(invalid_metadata("contacts must not hold empty values"));
+        }
+        let within = |v: Option<u64>, range: std::ops::RangeInclusive<i64>| {
+            v.is_none_or(|v| i64::try_from(v).is_ok_and(|v| range.contains(&v)))
+        };
+        if !within(self.device_code_ttl, crate::device::TTL_RANGE) {
+            return Err(invalid_metadata(
+                "device_code_ttl must be between 60 and 86400 seconds",
+            ));
+        }
+        if !within(self.device_poll_interval, crate::device::INTERVAL_RANGE) {
+            return Err(invalid_metadata(
+                "device_poll_interval must be between 1 and 300 seconds",
+            ));
         }
         Ok(())
     }
@@ -1091,6 +1116,8 @@ mod tests {
             "subject_type",
             "application_type",
             "allow_plain_pkce",
+            "device_code_ttl",
+            "device_poll_interval",
             "unknown_member",
         ];
         for member in members {
@@ -1169,6 +1196,10 @@ mod tests {
             (r#"{"redirect_uris":["https://localhost/cb"],"grant_types":["implicit"],"response_types":["id_token"]}"#, Redirect, "redirect URI `https://localhost/cb` must be https on a host other than localhost for the implicit grant"),
             (r#"{"redirect_uris":["https://c.example/cb"],"post_logout_redirect_uris":["http://c.example/bye"]}"#, Meta, "post_logout_redirect_uris: `http://c.example/bye` must use https (http is allowed only for loopback hosts)"),
             (r#"{"redirect_uris":["https://c.example/cb"],"grant_types":[]}"#, Meta, "grant_types must not be empty"),
+            (r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"device_code_ttl":59}"#, Meta, "device_code_ttl must be between 60 and 86400 seconds"),
+            (r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"device_code_ttl":86401}"#, Meta, "device_code_ttl must be between 60 and 86400 seconds"),
+            (r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"device_poll_interval":0}"#, Meta, "device_poll_interval must be between 1 and 300 seconds"),
+            (r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"device_poll_interval":301}"#, Meta, "device_poll_interval must be between 1 and 300 seconds"),
             (r#"{"redirect_uris":["https://c.example/cb"],"grant_types":["refresh_token"],"response_types":["code"]}"#, Meta, "response type `code` needs the authorization_code grant type"),
             (r#"{"redirect_uris":["https://c.example/cb"],"grant_types":["refresh_token"]}"#, Meta, "grant type refresh_token needs a grant type that issues refresh tokens"),
             (r#"{"grant_types":["refresh_token"],"response_types":[]}"#, Meta, "grant type refresh_token needs a grant type that issues refresh tokens"),

@@ -5,7 +5,9 @@
 
 // Transport-level parsing and client concerns.
 pub mod client_auth;
+pub mod client_lookup;
 pub mod client_metadata;
+pub mod device;
 pub mod form;
 pub mod pkce;
 
@@ -15,3 +17,7 @@ pub mod claims;
 pub mod id_token;
 pub mod response_mode;
 pub mod scope;
+
+// Server-rendered pages and the login session's cookie.
+pub mod html;
+pub mod session_cookie;

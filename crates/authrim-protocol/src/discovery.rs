@@ -29,6 +29,8 @@ pub struct Capabilities {
     pub core: Option<CoreCapabilities>,
     /// op-management: registration, introspection, revocation.
     pub management: Option<ManagementCapabilities>,
+    /// op-async: the device authorization endpoint (RFC 8628).
+    pub device_authorization: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,6 +85,9 @@ pub struct ProviderMetadata {
     pub revocation_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
+    /// RFC 8628 §4.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,6 +171,9 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.revocation_endpoint_auth_signing_alg_values_supported =
             Some(mgmt.client_auth_signing_algs.clone());
     }
+    if caps.device_authorization {
+        m.device_authorization_endpoint = url("/device_authorization");
+    }
     m
 }
 
@@ -217,6 +225,7 @@ mod tests {
                 client_auth_methods: vec!["client_secret_basic".into(), "none".into()],
                 client_auth_signing_algs: vec![],
             }),
+            device_authorization: true,
         };
         let doc = to_json(&openid_configuration(&issuer(), &caps));
         assert_eq!(
@@ -229,6 +238,10 @@ mod tests {
             json!(["RS256", "ES256"])
         );
         assert_eq!(doc["require_pushed_authorization_requests"], true);
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            "https://id.example.com/device_authorization"
+        );
         assert_eq!(doc["request_uri_parameter_supported"], false);
         assert_eq!(
             doc["introspection_endpoint_auth_methods_supported"],
@@ -241,10 +254,12 @@ mod tests {
         );
         let core_only = Capabilities {
             management: None,
+            device_authorization: false,
             ..caps
         };
         let doc = to_json(&openid_configuration(&issuer(), &core_only));
         assert!(doc.get("registration_endpoint").is_none());
+        assert!(doc.get("device_authorization_endpoint").is_none());
     }
 
     #[test]

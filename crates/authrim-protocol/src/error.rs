@@ -41,6 +41,10 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     // RFC 7009 §2.2.1
     UnsupportedTokenType,
+    // RFC 8628 §3.5
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
     // Plain HTTP conditions, rendered in the same JSON shape.
     NotFound,
     MethodNotAllowed,
@@ -75,6 +79,9 @@ impl ErrorCode {
             InvalidRedirectUri => "invalid_redirect_uri",
             InvalidClientMetadata => "invalid_client_metadata",
             UnsupportedTokenType => "unsupported_token_type",
+            AuthorizationPending => "authorization_pending",
+            SlowDown => "slow_down",
+            ExpiredToken => "expired_token",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",

@@ -1,6 +1,12 @@
 //! `GET /login?interaction=ID` shows the sign-in form; `POST /login` checks
 //! the password and continues the authorization.
 //!
+//! `GET /login?return_to=/device...` is a sign-in for another page of this
+//! OP (op-async's device verification page, see
+//! `interaction::return_path`): it starts an interaction without an
+//! authorization request, and a successful sign-in sets the session
+//! cookie and returns there (303) instead of continuing an authorization.
+//!
 //! The POST, in order: the interaction exists (`peek`); the CSRF token
 //! matches; username and password are present; the per-address and
 //! per-account limits allow another try; the password verifies (argon2id,
@@ -45,47 +51,86 @@ pub fn handle(env: &Env, req: &Request) -> HttpResponse {
     })
 }
 
-/// The interaction named by `interaction`, and its request.
-fn load(env: &Env, params: &Params) -> Result<(String, Interaction, Pending), OAuthError> {
+/// What a sign-in continues with.
+enum Next {
+    /// The authorization request of the interaction.
+    Authorization(Box<Pending>),
+    /// A page of this OP (`Interaction::return_to`).
+    Page(String),
+}
+
+/// The name shown for a sign-in that returns to a page of this OP.
+pub const RETURN_TO_NAME: &str = "your device";
+
+/// The interaction named by `interaction`, and what follows it.
+fn load(env: &Env, params: &Params) -> Result<(String, Interaction, Next), OAuthError> {
     let id = params.get("interaction").ok_or_else(interaction::expired)?;
     let i = interaction::peek(env.store, id, env.now)?.ok_or_else(interaction::expired)?;
-    let pending = flow::revalidate(env, &i)?;
-    Ok((id.to_string(), i, pending))
+    let next = match &i.return_to {
+        Some(path) => Next::Page(path.clone()),
+        None => Next::Authorization(Box::new(flow::revalidate(env, &i)?)),
+    };
+    Ok((id.to_string(), i, next))
 }
 
 fn form<'a>(
+    env: &'a Env,
     id: &'a str,
     i: &'a Interaction,
-    pending: &'a Pending,
+    next: &'a Next,
     username: Option<&'a str>,
     error: Option<&'a str>,
 ) -> LoginForm<'a> {
+    let (client_name, redirect_target) = match next {
+        Next::Authorization(p) => (p.client_name(), p.request.redirect_uri.as_str()),
+        Next::Page(_) => (RETURN_TO_NAME, env.config.issuer.as_str()),
+    };
     LoginForm {
-        client_name: pending.client_name(),
+        client_name,
         interaction: id,
         csrf: &i.csrf,
         username,
         error,
-        redirect_target: pending.request.redirect_uri.as_str(),
+        redirect_target,
     }
 }
 
 fn show(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
-    let (id, i, pending) = load(env, &Params::parse(req.query)?)?;
-    let hint = pending.request.login_hint.as_deref();
-    Ok(pages::login(200, &form(&id, &i, &pending, hint, None)))
+    let params = Params::parse(req.query)?;
+    if !params.contains("interaction") {
+        if let Some(path) = params.get("return_to") {
+            return start_returning(env, path);
+        }
+    }
+    let (id, i, next) = load(env, &params)?;
+    let hint = match &next {
+        Next::Authorization(p) => p.request.login_hint.as_deref(),
+        Next::Page(_) => None,
+    };
+    Ok(pages::login(200, &form(env, &id, &i, &next, hint, None)))
+}
+
+/// `GET /login?return_to=PATH`: a new interaction for a sign-in that
+/// returns to `PATH` (one of `interaction::return_path`'s).
+fn start_returning(env: &Env, path: &str) -> Result<HttpResponse, OAuthError> {
+    let path = interaction::return_path(path)
+        .ok_or_else(|| OAuthError::invalid_request("This sign-in link is not valid."))?;
+    let i = Interaction::returning_to(path)?;
+    let id = interaction::save(env.store, &i, env.now)?;
+    let next = Next::Page(path.to_string());
+    Ok(pages::login(200, &form(env, &id, &i, &next, None, None)))
 }
 
 fn submit(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
     let params = req.params()?;
-    let (id, i, pending) = load(env, &params)?;
+    let (id, i, next) = load(env, &params)?;
     if !i.csrf_matches(params.get("csrf")) {
         return Err(interaction::csrf_mismatch());
     }
     let retry = |status: u16, username: Option<&str>, message: &str| {
         Ok(pages::login(
             status,
-            &form(&id, &i, &pending, username, Some(message)),
+            &form(env, &id, &i, &next, username, Some(message)),
         ))
     };
     let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
@@ -104,9 +149,16 @@ fn submit(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
         return Err(interaction::expired());
     }
     let (session, cookie_value) = start_session(env, req, &user)?;
-    let mut next = i.successor()?;
-    next.fresh_sid = Some(session.sid.clone());
-    let resp = flow::proceed(env, &pending, &next, None, Some(&(session, user)))?;
+    let resp = match &next {
+        Next::Page(path) => HttpResponse::new(303)
+            .header("location", &env.config.issuer.endpoint(path))
+            .header("cache-control", "no-store"),
+        Next::Authorization(pending) => {
+            let mut successor = i.successor()?;
+            successor.fresh_sid = Some(session.sid.clone());
+            flow::proceed(env, pending, &successor, None, Some(&(session, user)))?
+        }
+    };
     Ok(resp.header(
         "set-cookie",
         &cookie::set(&env.config.issuer, &cookie_value, env.config.session_ttl),

@@ -4,9 +4,9 @@
 use super::handle;
 use crate::config::Config;
 use crate::hint::tests::{jwks, sign};
-use crate::html::tests::assert_page_headers;
 use crate::request::Request;
 use crate::store::Store;
+use crate::testing::assert_page_headers;
 use crate::testing::MemoryStore;
 use crate::Env;
 use authrim_oauth::form::{form_urlencode, Params};
@@ -907,4 +907,52 @@ fn the_dummy_hash_has_the_real_parameters() {
     assert_eq!(phc.algorithm.as_str(), "argon2id");
     let p = argon2::Params::try_from(&phc).unwrap();
     assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (19 * 1024, 2, 1));
+}
+
+/// `/login?return_to=/device...`: a sign-in for the device verification
+/// page returns there with the session cookie; nothing else is a target.
+#[test]
+fn sign_in_returning_to_the_device_page() {
+    let w = World::new();
+    let mut b = Browser::default();
+    let login = w.get(&mut b, "/login?return_to=%2Fdevice%3Fuser_code%3DWDJB-MJHT");
+    assert_eq!(login.status, 200, "{}", text(&login));
+    assert_page_headers(&login);
+    assert!(text(&login).contains("your device"));
+    let wrong = w.submit(
+        &mut b,
+        &login,
+        "/login",
+        &[("username", "alice"), ("password", "nope")],
+    );
+    assert_eq!(wrong.status, 400);
+    let r = w.submit(
+        &mut b,
+        &wrong,
+        "/login",
+        &[("username", "alice"), ("password", "correct horse")],
+    );
+    assert_eq!(r.status, 303, "{}", text(&r));
+    assert_eq!(
+        r.header_value("location"),
+        Some("https://id.example.com/device?user_code=WDJB-MJHT")
+    );
+    assert!(b.cookie.is_some(), "the session cookie is set");
+    // The interaction was used up.
+    let again = w.submit(
+        &mut b,
+        &login,
+        "/login",
+        &[("username", "alice"), ("password", "correct horse")],
+    );
+    assert_eq!(again.status, 400);
+    for bad in [
+        "/login?return_to=https%3A%2F%2Fevil.example%2Fdevice",
+        "/login?return_to=%2F%2Fevil.example",
+        "/login?return_to=%2Fconsent",
+    ] {
+        let r = w.get(&mut b, bad);
+        assert_eq!(r.status, 400, "{bad}");
+        assert!(r.header_value("location").is_none());
+    }
 }

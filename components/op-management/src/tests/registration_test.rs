@@ -140,6 +140,22 @@ fn secrets_follow_the_auth_method() {
     assert!(body.get("client_secret").is_none());
     assert_eq!(body["response_types"], json!([]));
     assert_eq!(body["jwks_uri"], "https://rp.example/jwks.json");
+
+    // RFC 8628: a device client needs no redirect URI; public or not.
+    let device = json!({
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+        "client_name": "TV app"
+    });
+    let body = open(&store, &device);
+    assert_eq!(
+        body["grant_types"],
+        json!([
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token"
+        ])
+    );
+    assert_eq!(body["response_types"], json!([]));
 }
 
 #[test]
@@ -244,7 +260,13 @@ fn bad_metadata_is_refused_with_the_right_code() {
             "invalid_client_metadata",
         ),
         (
-            with(json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]})),
+            with(json!({"grant_types": ["urn:openid:params:grant-type:ciba"]})),
+            "invalid_client_metadata",
+        ),
+        (
+            with(
+                json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "device_poll_interval": 1}),
+            ),
             "invalid_client_metadata",
         ),
         (

@@ -15,27 +15,18 @@
 //! 5. Access token, ID Token (when `openid` was granted) and, under the
 //!    refresh policy below, a refresh token.
 //!
-//! Refresh policy: a refresh token is issued when the granted scope has
-//! `offline_access` (OIDC Core §11) and the client registered the
-//! `refresh_token` grant type.
+//! Steps 4 and 5 are `issue::start_user_grant` and `issue::user_tokens`,
+//! shared with the device grant; the refresh policy is written there.
 
-use authrim_jose::Alg;
-use authrim_oauth::claims::release_claims;
-use authrim_oauth::client_metadata::GrantType;
 use authrim_oauth::form::Params;
-use authrim_oauth::id_token::{IdToken, ID_TOKEN_TYP};
 use authrim_oauth::pkce::{verify_code_verifier, CodeChallenge};
-use authrim_oauth::scope::OFFLINE_ACCESS;
 use authrim_protocol::secret::hash_token;
-use authrim_protocol::{ErrorCode, OAuthError};
-use serde_json::{Map, Value};
+use authrim_protocol::OAuthError;
 
 use crate::client::Client;
 use crate::env::Env;
-use crate::issue::{
-    self, invalid_grant, new_grant, new_secret, stored_scope, GrantData, TokenResponse,
-};
-use crate::store::{fault, internal, AuthCode, RedeemOutcome, Store, StoreError, User};
+use crate::issue::{self, invalid_grant, stored_scope, GrantData, TokenResponse, UserGrant};
+use crate::store::{fault, AuthCode, RedeemOutcome, Store, StoreError};
 
 /// The answer to the one redemption that won the code while a replay of it
 /// arrived: RFC 6749 §4.1.2 says to deny, and nothing is issued.
@@ -61,7 +52,7 @@ pub fn exchange<S: Store>(
     let data = GrantData::from_json(&code.grant_json)?;
     check_redirect_uri(&code, &data, params.get("redirect_uri"))?;
     check_pkce(&code, client, params.get("code_verifier"))?;
-    let user = active_user(store, &code.user_id)?;
+    let user = issue::active_user(store, &code.user_id)?;
     if let Some(sid) = &code.sid {
         if !store
             .session_active(sid, env.now)
@@ -72,86 +63,32 @@ pub fn exchange<S: Store>(
     }
 
     let scope = stored_scope(&code.scope)?;
-    let offline = scope.contains(OFFLINE_ACCESS);
-    let refresh = offline && client.metadata.allows_grant(GrantType::RefreshToken);
-    let claims_request = data.claims_request()?;
     let grant_data = GrantData {
         redirect_uri_in_request: None,
-        ..data.clone()
+        ..data
     };
-    let lifetime = if refresh {
-        env.refresh_token_ttl
-    } else {
-        env.access_token_ttl
+    let issuing = UserGrant {
+        client,
+        user: &user,
+        sid: code.sid.as_deref(),
+        scope: &scope,
+        data: &grant_data,
     };
-    let grant = new_grant(
-        client.id.as_str(),
-        Some(&user.id),
-        if offline { None } else { code.sid.as_deref() },
-        &scope,
-        &grant_data,
-        env.now,
-        lifetime,
-    )?;
-    let refresh_token = if refresh { Some(new_secret()?) } else { None };
-    store
-        .create_grant(
-            &grant,
-            refresh_token.as_deref().map(hash_token).as_deref(),
-            grant.expires_at,
-        )
-        .map_err(fault("grants.create"))?;
+    let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
     match store.attach_grant(&code_hash, &grant.id) {
         Ok(()) => {}
         // The code was replayed meanwhile: op-store revoked this grant.
         Err(StoreError::Conflict(_)) => return Err(invalid_grant(REPLAYED_DURING_REDEMPTION)),
         Err(e) => return Err(fault("codes.attach-grant")(e)),
     }
-
-    let access = issue::access_token(store, env, &grant, &scope, &grant_data)?;
-    let id_token = if scope.has_openid() {
-        let auth_time = data
-            .auth_time
-            .ok_or_else(|| internal("code grant-json has no auth_time"))?;
-        let alg = client
-            .metadata
-            .id_token_signed_response_alg
-            .asymmetric()
-            .unwrap_or(Alg::RS256);
-        let user_claims = user_claims(&user)?;
-        let released = release_claims(
-            &user.id,
-            &user_claims,
-            &scope,
-            claims_request.as_ref(),
-            true,
-        );
-        let claims = IdToken::new(
-            &env.issuer,
-            &user.id,
-            client.id.as_str(),
-            env.now,
-            env.id_token_ttl,
-            auth_time,
-        )
-        .with_nonce(code.nonce.as_deref())
-        .with_acr(data.acr.as_deref())
-        .with_amr(&data.amr)
-        .with_sid(code.sid.as_deref())
-        .with_access_token(alg, &access.token)
-        .with_extra_claims(&released.id_token);
-        Some(
-            store
-                .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
-                .map_err(fault("keys.sign-jwt"))?,
-        )
-    } else {
-        None
-    };
-    let mut response = TokenResponse::new(access, &scope);
-    response.id_token = id_token;
-    response.refresh_token = refresh_token;
-    Ok(response)
+    issue::user_tokens(
+        store,
+        env,
+        &issuing,
+        &grant,
+        refresh_token,
+        code.nonce.as_deref(),
+    )
 }
 
 fn redeem<S: Store>(store: &S, code_hash: &str, now: i64) -> Result<AuthCode, OAuthError> {
@@ -211,24 +148,4 @@ fn check_pkce(code: &AuthCode, client: &Client, verifier: Option<&str>) -> Resul
         ));
     }
     verify_code_verifier(challenge.as_ref(), verifier)
-}
-
-fn active_user<S: Store>(store: &S, user_id: &str) -> Result<User, OAuthError> {
-    match store.user(user_id).map_err(fault("users.get"))? {
-        Some(user) if !user.disabled => Ok(user),
-        _ => Err(OAuthError::with_description(
-            ErrorCode::InvalidGrant,
-            "the user of this authorization code is no longer active",
-        )),
-    }
-}
-
-fn user_claims(user: &User) -> Result<Map<String, Value>, OAuthError> {
-    match serde_json::from_str(&user.claims_json) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(internal(format_args!(
-            "user {}: stored claims are not a JSON object",
-            user.id
-        ))),
-    }
 }

@@ -1,4 +1,5 @@
-//! The session cookie (brief, "Sessions"): `__Host-authrim_session` on https
+//! The session cookie, set by op-auth's login and read by every page that
+//! needs the signed-in user (op-auth, op-async): `__Host-authrim_session` on https
 //! issuers (Secure, Path=/, no Domain, as the `__Host-` prefix requires),
 //! `authrim_session` on http loopback issuers; HttpOnly; SameSite=Lax. The
 //! value is a `random_token()`; the store keeps only its SHA-256.

@@ -1,4 +1,6 @@
-//! Server-rendered pages: one layout, one stylesheet, strict headers.
+//! Server-rendered pages (op-auth's login, consent and logout pages,
+//! op-async's device verification page): one layout, one stylesheet,
+//! strict headers.
 //!
 //! Every page is plain HTML with one inline `<style>` allowed by its hash
 //! (no script, no external resource), and is sent with
@@ -11,7 +13,9 @@
 //! its post-logout redirect URI): browsers check `form-action` on the
 //! redirects that follow a form submission too.
 
-use authrim_oauth::response_mode::html_escape;
+use crate::claims::{requested_claim_names, ClaimsRequest};
+use crate::response_mode::html_escape;
+use crate::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use authrim_protocol::{HttpResponse, OAuthError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -134,13 +138,75 @@ pub fn error_page(error: &OAuthError) -> HttpResponse {
     }
 }
 
+/// A claim name in words.
+pub fn claim_label(name: &str) -> &str {
+    match name {
+        "name" => "Full name",
+        "given_name" => "First name",
+        "family_name" => "Last name",
+        "middle_name" => "Middle name",
+        "nickname" => "Nickname",
+        "preferred_username" => "Preferred username",
+        "profile" => "Profile page address",
+        "picture" => "Profile picture",
+        "website" => "Website",
+        "gender" => "Gender",
+        "birthdate" => "Date of birth",
+        "zoneinfo" => "Time zone",
+        "locale" => "Language and region",
+        "updated_at" => "When your profile was last updated",
+        "email" => "Email address",
+        "email_verified" => "Whether your email address is verified",
+        "address" => "Postal address",
+        "phone_number" => "Phone number",
+        "phone_number_verified" => "Whether your phone number is verified",
+        other => other,
+    }
+}
+
+/// What the request asks for, in words, one list item each.
+pub fn permission_items(scope: &Scope, claims: Option<&ClaimsRequest>) -> Vec<String> {
+    let mut items = Vec::new();
+    if scope.contains(OPENID) {
+        items.push("Confirm your identity (a stable identifier for your account)".to_string());
+    }
+    let names = requested_claim_names(scope, claims);
+    if !names.is_empty() {
+        let list: String = names
+            .iter()
+            .map(|n| format!("<li>{}</li>", escape(claim_label(n))))
+            .collect();
+        items.push(format!("See your personal information:<ul>{list}</ul>"));
+    }
+    if scope.contains(OFFLINE_ACCESS) {
+        items.push(
+            "Keep access to this information while you are not using the application (offline access)"
+                .to_string(),
+        );
+    }
+    for t in scope.iter() {
+        let known = [
+            OPENID,
+            OFFLINE_ACCESS,
+            "profile",
+            "email",
+            "address",
+            "phone",
+        ];
+        if !known.contains(&t) {
+            items.push(format!("Use the permission “{}”", escape(t)));
+        }
+    }
+    items
+}
+
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use authrim_protocol::ErrorCode;
 
     /// Every page's fixed headers.
-    pub(crate) fn assert_page_headers(r: &HttpResponse) {
+    fn assert_page_headers(r: &HttpResponse) {
         assert_eq!(
             r.header_value("content-type"),
             Some("text/html; charset=utf-8")

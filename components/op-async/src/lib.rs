@@ -1,0 +1,55 @@
+//! op-async: flows where the client waits while the user decides on
+//! another device. Today the Device Authorization Grant (RFC 8628):
+//! `POST /device_authorization` (module `device::authorization`) and the
+//! verification page `/device` (`device::verification`); the token
+//! endpoint's side is op-token's `device_code` grant. CIBA will sit beside
+//! `device` as a module of its own, reusing `config`, `store`, `client`
+//! and `request`.
+//!
+//! The endpoint logic is free of I/O: it reaches op-store through the
+//! [`store::Store`] trait and is tested natively against an in-memory
+//! store. The `component` module (wasm32 only) is the thin Spin adapter.
+
+pub mod client;
+pub mod config;
+pub mod device;
+pub mod request;
+pub mod store;
+
+#[cfg(test)]
+mod testing;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+use authrim_protocol::{HttpResponse, OAuthError};
+
+/// What every endpoint works with.
+pub struct Env<'a, S> {
+    pub store: &'a S,
+    pub config: &'a config::Config,
+    /// UNIX seconds.
+    pub now: i64,
+}
+
+/// Dispatches on the path (spin.toml routes exactly these paths here).
+pub async fn handle<S: store::Store>(env: &Env<'_, S>, req: &request::Request<'_>) -> HttpResponse {
+    match req.path {
+        device::AUTHORIZATION_PATH => device::authorization::handle(env, req).await,
+        device::VERIFICATION_PATH => device::verification::handle(env, req),
+        _ => authrim_oauth::html::error_page(&OAuthError::not_found()),
+    }
+}
+
+/// A new 256-bit random token.
+pub(crate) fn new_token() -> Result<String, OAuthError> {
+    authrim_protocol::secret::random_token().map_err(|e| {
+        log(&format!("random: {e}"));
+        OAuthError::server_error()
+    })
+}
+
+/// Operator-facing detail (never sent to clients).
+pub(crate) fn log(message: &str) {
+    eprintln!("op-async: {message}");
+}

@@ -1,0 +1,60 @@
+//! What op-async needs from op-store (the records are those of
+//! `wit/store.wit`) and, for `private_key_jwt` clients with a `jwks_uri`,
+//! one outbound HTTP GET. The component implements it over its imports;
+//! the unit tests over memory. Failures are logged by the caller and
+//! answered as `server_error`.
+
+use std::future::Future;
+
+use authrim_protocol::OAuthError;
+pub use authrim_spin::store::clients::Client;
+pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest};
+pub use authrim_spin::store::sessions::Session;
+pub use authrim_spin::store::types::StoreError;
+pub use authrim_spin::store::users::User;
+
+pub trait Store {
+    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// `clients.verify-secret-mac`.
+    fn verify_secret_mac(
+        &self,
+        client_id: &str,
+        alg: &str,
+        signing_input: &[u8],
+        mac: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// `one-time.mark-used`.
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// GETs a client's `jwks_uri`; the error is for the log.
+    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
+    fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// `sessions.get-active`.
+    fn active_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>, StoreError>;
+    /// `rate-limits.hit`.
+    fn rate_hit(&self, bucket: &str, window_seconds: i64, now: i64) -> Result<u32, StoreError>;
+    /// `device-grants.*`.
+    fn create_device(&self, r: &DeviceRequest, now: i64) -> Result<(), StoreError>;
+    fn find_device(&self, user_code: &str, now: i64) -> Result<Option<DeviceRequest>, StoreError>;
+    fn approve_device(
+        &self,
+        user_code: &str,
+        approval: &DeviceApproval,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError>;
+}
+
+/// A store failure: logged with what was being done, answered as
+/// `server_error` (whose description the client never sees).
+pub fn fault(doing: &'static str) -> impl FnOnce(StoreError) -> OAuthError {
+    move |e| {
+        crate::log(&format!("store {doing}: {e:?}"));
+        OAuthError::server_error()
+    }
+}
