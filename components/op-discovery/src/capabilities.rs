@@ -3,6 +3,7 @@
 //! list exists, so the document cannot drift from the endpoints.
 
 use authrim_oauth::claims::STANDARD_CLAIMS;
+use authrim_oauth::encryption::{ContentEnc, KeyAlg};
 use authrim_oauth::pkce::METHODS_SUPPORTED;
 use authrim_oauth::response_mode::ResponseMode;
 use authrim_protocol::discovery::{Capabilities, CoreCapabilities, ManagementCapabilities};
@@ -64,6 +65,9 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             code_challenge_methods: strings(METHODS_SUPPORTED),
             prompt_values: strings(&["none", "login", "consent", "select_account"]),
             require_pushed_authorization_requests,
+            // authrim-jose's JWE, for ID Tokens (op-token) and UserInfo.
+            encryption_algs: KeyAlg::ALL.iter().map(|a| a.to_string()).collect(),
+            encryption_encs: ContentEnc::ALL.iter().map(|e| e.to_string()).collect(),
         }),
         management: Some(ManagementCapabilities {
             client_auth_methods: strings(CLIENT_AUTH_METHODS),

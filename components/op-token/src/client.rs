@@ -17,6 +17,7 @@ use authrim_oauth::client_auth::{
     AssertionRules, ClientCredentials, RegisteredClient, SecretMac, UsedAssertion, JTI_NAMESPACE,
 };
 use authrim_oauth::client_metadata::{AuthMethod, ClientId, ClientMetadata, JwsAlg};
+use authrim_oauth::encryption;
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
 
@@ -117,6 +118,30 @@ pub async fn authenticate<S: Store>(
     })
 }
 
+/// The keys to encrypt the client's ID Tokens to, when it registered
+/// `id_token_encrypted_response_alg`: checked before a code is redeemed,
+/// so that a client without a fitting key loses nothing. A `jwks_uri`
+/// that cannot be fetched counts as holding no key (the reason is logged).
+pub async fn id_token_keys<S: Store>(
+    client: &Client,
+    store: &S,
+) -> Result<Option<Jwks>, OAuthError> {
+    let Some((alg, _)) = client.metadata.id_token_encryption() else {
+        return Ok(None);
+    };
+    let missing = || encryption::no_key("id_token_encrypted_response_alg", alg);
+    let keys = client_keys(&client.metadata, &client.id, store)
+        .await
+        .map_err(|why| {
+            eprintln!("op-token: client {}: encryption keys: {why}", client.id);
+            missing()
+        })?;
+    if keys.select_encryption(alg).is_none() {
+        return Err(missing());
+    }
+    Ok(Some(keys))
+}
+
 /// The client's public keys: its `jwks`, or the document at its `jwks_uri`.
 async fn client_keys<S: Store>(
     metadata: &ClientMetadata,
@@ -128,51 +153,12 @@ async fn client_keys<S: Store>(
     }
     let Some(uri) = metadata.jwks_uri.as_deref() else {
         return Err(format!(
-            "client {client_id} uses private_key_jwt without jwks or jwks_uri"
+            "client {client_id} registered neither jwks nor jwks_uri"
         ));
     };
     let body = store.fetch_jwks(uri).await?;
     Jwks::parse(&body).map_err(|e| format!("jwks_uri {uri}: {e}"))
 }
 
-/// Splits an `https` URL into its authority and its path with query (the
-/// fragment dropped), as an outgoing request needs them. `None` for other
-/// schemes, an empty host, or credentials in the authority.
-pub fn split_https_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("https://")?;
-    let rest = rest.split('#').next().unwrap_or(rest);
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    if authority.is_empty() || authority.starts_with(':') || authority.contains('@') {
-        return None;
-    }
-    Some((authority, if path.is_empty() { "/" } else { path }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_https_uri;
-
-    #[test]
-    fn splits_https_urls() {
-        let table = [
-            (
-                "https://rp.example/jwks.json",
-                Some(("rp.example", "/jwks.json")),
-            ),
-            (
-                "https://rp.example:8443/k?x=1#f",
-                Some(("rp.example:8443", "/k?x=1")),
-            ),
-            ("https://rp.example", Some(("rp.example", "/"))),
-            ("https://rp.example?x", Some(("rp.example", "?x"))),
-            ("http://rp.example/jwks.json", None),
-            ("https://", None),
-            ("https://:443/x", None),
-            ("https://user@rp.example/x", None),
-        ];
-        for (uri, want) in table {
-            assert_eq!(split_https_uri(uri), want, "{uri}");
-        }
-    }
-}
+/// Shared with op-userinfo, which fetches `jwks_uri` documents too.
+pub use authrim_spin::https::split_https_uri;

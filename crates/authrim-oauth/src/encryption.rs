@@ -13,7 +13,8 @@
 //! calls (the token endpoint, and the front channel of hybrid and implicit
 //! flows).
 
-use authrim_jose::jwe::{encrypt_compact, ContentEnc, KeyAlg};
+use authrim_jose::jwe::encrypt_compact;
+pub use authrim_jose::jwe::{ContentEnc, KeyAlg};
 use authrim_jose::Jwks;
 use authrim_protocol::{ErrorCode, OAuthError};
 

@@ -19,9 +19,10 @@
 //! `offline_access` (OIDC Core §11) and the client registered the
 //! `refresh_token` grant type.
 
-use authrim_jose::Alg;
+use authrim_jose::{Alg, Jwks};
 use authrim_oauth::claims::release_claims;
 use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::encryption::seal_id_token;
 use authrim_oauth::form::Params;
 use authrim_oauth::id_token::{IdToken, ID_TOKEN_TYP};
 use authrim_oauth::pkce::{verify_code_verifier, CodeChallenge};
@@ -48,6 +49,7 @@ const MAX_CODE_LEN: usize = 512;
 pub fn exchange<S: Store>(
     params: &Params,
     client: &Client,
+    keys: Option<&Jwks>,
     store: &S,
     env: &Env,
 ) -> Result<TokenResponse, OAuthError> {
@@ -140,11 +142,10 @@ pub fn exchange<S: Store>(
         .with_sid(code.sid.as_deref())
         .with_access_token(alg, &access.token)
         .with_extra_claims(&released.id_token);
-        Some(
-            store
-                .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
-                .map_err(fault("keys.sign-jwt"))?,
-        )
+        let signed = store
+            .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
+            .map_err(fault("keys.sign-jwt"))?;
+        Some(seal_id_token(&client.metadata, keys, signed)?)
     } else {
         None
     };
