@@ -13,6 +13,7 @@ mod discovery;
 mod durability;
 mod http_errors;
 mod interop;
+mod jwe;
 mod keys;
 mod management;
 mod size_budgets;

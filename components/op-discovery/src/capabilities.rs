@@ -4,6 +4,7 @@
 
 use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
+use authrim_oauth::encryption::{ContentEnc, KeyAlg};
 use authrim_oauth::pkce::METHODS_SUPPORTED;
 use authrim_oauth::response_mode::ResponseMode;
 use authrim_protocol::discovery::{Capabilities, CoreCapabilities, ManagementCapabilities};
@@ -70,6 +71,9 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             code_challenge_methods: strings(METHODS_SUPPORTED),
             prompt_values: strings(&["none", "login", "consent", "select_account"]),
             require_pushed_authorization_requests,
+            // authrim-jose's JWE, for ID Tokens (op-token) and UserInfo.
+            encryption_algs: KeyAlg::ALL.iter().map(|a| a.to_string()).collect(),
+            encryption_encs: ContentEnc::ALL.iter().map(|e| e.to_string()).collect(),
         }),
         management: Some(ManagementCapabilities {
             client_auth_methods: strings(CLIENT_AUTH_METHODS),

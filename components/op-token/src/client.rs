@@ -7,8 +7,10 @@
 //! listed in op-token's `allowed_outbound_hosts` (spin.toml), for any other
 //! host the fetch fails and the client is refused with `invalid_client`.
 
+use authrim_jose::Jwks;
 use authrim_oauth::client_auth::AssertionRules;
 use authrim_oauth::client_lookup::{self, ClientLookup, StoredClient};
+use authrim_oauth::encryption;
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
 
@@ -78,4 +80,28 @@ pub async fn authenticate<S: Store>(
     let rules = AssertionRules::new(env.assertion_audiences());
     client_lookup::authenticate_request(authorization, params, &Lookup(store), &rules, env.now)
         .await
+}
+
+/// The keys to encrypt the client's ID Tokens to, when it registered
+/// `id_token_encrypted_response_alg`: checked before a code is redeemed,
+/// so that a client without a fitting key loses nothing. A `jwks_uri`
+/// that cannot be fetched counts as holding no key (the reason is logged).
+pub async fn id_token_keys<S: Store>(
+    client: &Client,
+    store: &S,
+) -> Result<Option<Jwks>, OAuthError> {
+    let Some((alg, _)) = client.metadata.id_token_encryption() else {
+        return Ok(None);
+    };
+    let missing = || encryption::no_key("id_token_encrypted_response_alg", alg);
+    let keys = client_lookup::client_keys(&client.metadata, &client.id, &Lookup(store))
+        .await
+        .map_err(|why| {
+            eprintln!("op-token: client {}: encryption keys: {why}", client.id);
+            missing()
+        })?;
+    if keys.select_encryption(alg).is_none() {
+        return Err(missing());
+    }
+    Ok(Some(keys))
 }

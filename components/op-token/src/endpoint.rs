@@ -112,10 +112,16 @@ async fn serve<S: Store>(
     let client = client::authenticate(req.authorization, &params, store, &env).await?;
     check_client_may_use(&client, grant)?;
     let response = match grant {
-        Grant::AuthorizationCode => authorization_code::exchange(&params, &client, store, &env),
+        Grant::AuthorizationCode => {
+            let keys = client::id_token_keys(&client, store).await?;
+            authorization_code::exchange(&params, &client, keys.as_ref(), store, &env)
+        }
         Grant::RefreshToken => refresh_token::exchange(&params, &client, store, &env),
         Grant::ClientCredentials => client_credentials::exchange(&params, &client, store, &env),
-        Grant::DeviceCode => device_code::exchange(&params, &client, store, &env),
+        Grant::DeviceCode => {
+            let keys = client::id_token_keys(&client, store).await?;
+            device_code::exchange(&params, &client, keys.as_ref(), store, &env)
+        }
     }?;
     Ok(response.into_response())
 }

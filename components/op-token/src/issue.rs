@@ -1,9 +1,10 @@
 //! What every grant issues the same way: grants, access tokens, refresh
 //! tokens and the token response (RFC 6749 §5.1).
 
-use authrim_jose::Alg;
+use authrim_jose::{Alg, Jwks};
 use authrim_oauth::claims::{release_claims, ClaimsRequest};
 use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::encryption::seal_id_token;
 use authrim_oauth::id_token::{AccessTokenClaims, IdToken, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::secret::{hash_token, random_token};
@@ -220,6 +221,7 @@ pub fn user_tokens<S: Store>(
     grant: &Grant,
     refresh_token: Option<String>,
     nonce: Option<&str>,
+    keys: Option<&Jwks>,
 ) -> Result<TokenResponse, OAuthError> {
     let access = access_token(store, env, grant, g.scope, g.data)?;
     let id_token = if g.scope.has_openid() {
@@ -256,11 +258,10 @@ pub fn user_tokens<S: Store>(
         .with_sid(g.sid)
         .with_access_token(alg, &access.token)
         .with_extra_claims(&released.id_token);
-        Some(
-            store
-                .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
-                .map_err(fault("keys.sign-jwt"))?,
-        )
+        let signed = store
+            .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
+            .map_err(fault("keys.sign-jwt"))?;
+        Some(seal_id_token(&g.client.metadata, keys, signed)?)
     } else {
         None
     };

@@ -12,12 +12,20 @@
 //!    and those the `claims` request named for `userinfo` (§5.5), from the
 //!    user's stored claims.
 //!
+//! 5. The client's registration decides the form (OIDC Core §5.3.2): JSON;
+//!    with `userinfo_signed_response_alg` a JWT signed by the OP with `iss`
+//!    and `aud`; with `userinfo_encrypted_response_alg` that JWT (nested,
+//!    `cty: JWT`) or the JSON encrypted to the client's key; both JWT forms
+//!    as `application/jwt`.
+//!
 //! Errors carry `WWW-Authenticate: Bearer` (RFC 6750 §3). Every answer has
 //! `Cache-Control: no-store` and `Access-Control-Allow-Origin: *` (bearer
 //! tokens, no cookies: any origin may call it).
 
-use authrim_jose::b64;
+use authrim_jose::{b64, Jwks};
 use authrim_oauth::claims::{release_claims, ClaimsRequest};
+use authrim_oauth::client_metadata::ClientMetadata;
+use authrim_oauth::encryption;
 use authrim_oauth::form::{is_form_content_type, Params};
 use authrim_oauth::scope::Scope;
 use authrim_protocol::error::Challenge;
@@ -39,12 +47,12 @@ pub struct Request<'a> {
 
 const ALLOW: &str = "GET, POST, OPTIONS";
 
-pub fn respond<S: Store>(
+pub async fn respond<S: Store>(
     req: &Request<'_>,
     store: &S,
     now: impl FnOnce() -> Result<i64, OAuthError>,
 ) -> HttpResponse {
-    with_headers(match serve(req, store, now) {
+    with_headers(match serve(req, store, now).await {
         Ok(resp) => resp,
         Err(err) => render(err),
     })
@@ -90,7 +98,7 @@ fn insufficient_scope() -> OAuthError {
     .challenge(Challenge::Bearer)
 }
 
-fn serve<S: Store>(
+async fn serve<S: Store>(
     req: &Request<'_>,
     store: &S,
     now: impl FnOnce() -> Result<i64, OAuthError>,
@@ -148,7 +156,80 @@ fn serve<S: Store>(
         request.as_ref(),
         true,
     );
-    Ok(HttpResponse::json(200, &Value::Object(released.userinfo)))
+    let client = store
+        .client(&grant.client_id)
+        .map_err(fault("clients.get"))?
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    let metadata = ClientMetadata::from_json(&client.metadata_json).map_err(|e| {
+        internal(format_args!(
+            "client {}: stored metadata unreadable: {e}",
+            grant.client_id
+        ))
+    })?;
+    shape(store, &metadata, &grant.client_id, released.userinfo).await
+}
+
+/// The response in the form the client registered (OIDC Core §5.3.2).
+async fn shape<S: Store>(
+    store: &S,
+    metadata: &ClientMetadata,
+    client_id: &str,
+    mut claims: Map<String, Value>,
+) -> Result<HttpResponse, OAuthError> {
+    let signing = metadata
+        .userinfo_signed_response_alg
+        .and_then(|a| a.asymmetric());
+    if signing.is_none() && metadata.userinfo_encryption().is_none() {
+        return Ok(HttpResponse::json(200, &Value::Object(claims)));
+    }
+    let payload = match signing {
+        Some(alg) => {
+            // "If signed, the UserInfo Response MUST contain the Claims iss
+            // (Issuer) and aud (Audience) as members."
+            claims.insert("iss".into(), Value::String(store.issuer()?));
+            claims.insert("aud".into(), Value::String(client_id.to_string()));
+            store
+                .sign_jwt(alg.as_str(), None, &Value::Object(claims).to_string())
+                .map_err(fault("keys.sign-jwt"))?
+        }
+        None => Value::Object(claims).to_string(),
+    };
+    let body = if metadata.userinfo_encryption().is_some() {
+        let keys = client_keys(store, metadata, client_id).await;
+        encryption::seal_userinfo(
+            metadata,
+            keys.as_ref(),
+            payload.as_bytes(),
+            signing.is_some(),
+        )
+        .unwrap_or(Ok(payload))?
+    } else {
+        payload
+    };
+    Ok(HttpResponse::new(200)
+        .header("content-type", "application/jwt")
+        .body(body))
+}
+
+/// The client's JWK Set: `jwks`, or the document at `jwks_uri` (fetched on
+/// each use, as op-token does). `None`, logged, when neither yields one.
+async fn client_keys<S: Store>(
+    store: &S,
+    metadata: &ClientMetadata,
+    client_id: &str,
+) -> Option<Jwks> {
+    let result = match (metadata.jwks(), metadata.jwks_uri.as_deref()) {
+        (Ok(Some(jwks)), _) => Ok(jwks),
+        (Ok(None), Some(uri)) => match store.fetch_jwks(uri).await {
+            Ok(body) => Jwks::parse(&body).map_err(|e| format!("jwks_uri {uri}: {e}")),
+            Err(e) => Err(e),
+        },
+        (Ok(None), None) => Err("neither jwks nor jwks_uri".to_string()),
+        (Err(e), _) => Err(e.to_string()),
+    };
+    result
+        .map_err(|why| eprintln!("op-userinfo: client {client_id}: encryption keys: {why}"))
+        .ok()
 }
 
 /// The `scope` claim of one of our access tokens (RFC 9068 §2.2.3). Only

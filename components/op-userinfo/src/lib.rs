@@ -20,9 +20,9 @@ pub const USERINFO_PATH: &str = "/userinfo";
 #[cfg(target_arch = "wasm32")]
 mod component {
     use crate::endpoint::{self, Request};
-    use crate::store::{Grant, Store, StoreError, User};
-    use authrim_protocol::OAuthError;
-    use authrim_spin::store::{grants, users};
+    use crate::store::{Client, Grant, Store, StoreError, User};
+    use authrim_protocol::{Issuer, OAuthError};
+    use authrim_spin::store::{clients, grants, keys, users};
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
@@ -41,7 +41,50 @@ mod component {
         fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
             users::get(id)
         }
+
+        fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+            clients::get(client_id)
+        }
+
+        fn sign_jwt(
+            &self,
+            alg: &str,
+            typ: Option<&str>,
+            claims_json: &str,
+        ) -> Result<String, StoreError> {
+            keys::sign_jwt(alg, typ, claims_json)
+        }
+
+        fn issuer(&self) -> Result<String, OAuthError> {
+            let raw = spin_sdk::variables::get("issuer").map_err(|e| {
+                eprintln!("op-userinfo: variable `issuer`: {e}");
+                OAuthError::server_error()
+            })?;
+            Issuer::parse(&raw)
+                .map(|i| i.as_str().to_string())
+                .map_err(|e| {
+                    eprintln!("op-userinfo: {e}");
+                    OAuthError::server_error()
+                })
+        }
+
+        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+            let (authority, path) = authrim_spin::https::split_https_uri(uri)
+                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+            // Fails unless op-userinfo's `allowed_outbound_hosts` lists the host.
+            wasi_http::get_https_text(
+                authority,
+                path,
+                "application/jwk-set+json, application/json",
+                MAX_JWKS_BYTES,
+            )
+            .await
+        }
     }
+
+    /// Largest JWK Set document accepted from a client's `jwks_uri` (as
+    /// op-token).
+    const MAX_JWKS_BYTES: usize = 64 * 1024;
 
     fn now() -> Result<i64, OAuthError> {
         std::time::SystemTime::now()
@@ -63,7 +106,7 @@ mod component {
                     query: &raw.query,
                     body: &raw.body,
                 };
-                endpoint::respond(&request, &SpinStore, now)
+                endpoint::respond(&request, &SpinStore, now).await
             }
             Err(e) => endpoint::error_response(e),
         };

@@ -1,8 +1,14 @@
 //! What UserInfo needs from op-store: the live grant of an access token
 //! (`grants.check-access-token`: unexpired, unrevoked, user enabled, session
-//! active) and the user's claims.
+//! active) and the user's claims; for clients that registered signed or
+//! encrypted UserInfo responses (OIDC Registration §2), the client, an OP
+//! signature (`keys.sign-jwt`), the issuer, and for a `jwks_uri` one
+//! outbound HTTP GET.
+
+use std::future::Future;
 
 use authrim_protocol::OAuthError;
+pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::grants::Grant;
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
@@ -10,6 +16,18 @@ pub use authrim_spin::store::users::User;
 pub trait Store {
     fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError>;
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// `keys.sign-jwt`.
+    fn sign_jwt(
+        &self,
+        alg: &str,
+        typ: Option<&str>,
+        claims_json: &str,
+    ) -> Result<String, StoreError>;
+    /// The issuer identifier (the `issuer` variable).
+    fn issuer(&self) -> Result<String, OAuthError>;
+    /// GETs a client's `jwks_uri`; the error is for the log.
+    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
 }
 
 /// A store failure: logged, answered as `server_error`.

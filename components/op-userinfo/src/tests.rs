@@ -8,7 +8,18 @@ use authrim_protocol::{HttpResponse, OAuthError};
 use serde_json::{json, Value};
 
 use crate::endpoint::{respond, Request};
-use crate::store::{Grant, Store, StoreError, User};
+use crate::store::{Client, Grant, Store, StoreError, User};
+
+/// The endpoint's futures only wait on `fetch_jwks`, which is ready at once
+/// here.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("nothing here waits"),
+    }
+}
 
 const NOW: i64 = 1_800_000_000;
 
@@ -17,6 +28,8 @@ struct FakeStore {
     /// Live tokens (by hash) and their grants.
     tokens: HashMap<String, Grant>,
     users: HashMap<String, User>,
+    /// Client metadata JSON by client_id; absent clients are plain `{}`.
+    clients: HashMap<String, String>,
 }
 
 impl Store for FakeStore {
@@ -27,6 +40,43 @@ impl Store for FakeStore {
 
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.get(id).cloned())
+    }
+
+    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(Some(Client {
+            client_id: client_id.into(),
+            secret_hash: None,
+            metadata_json: self
+                .clients
+                .get(client_id)
+                .cloned()
+                .unwrap_or_else(|| "{}".into()),
+            registration_token_hash: None,
+            created_at: 0,
+            updated_at: 0,
+        }))
+    }
+
+    fn sign_jwt(
+        &self,
+        alg: &str,
+        typ: Option<&str>,
+        claims_json: &str,
+    ) -> Result<String, StoreError> {
+        assert_eq!(typ, None);
+        Ok(format!(
+            "{}.{}.sig",
+            b64::encode(format!(r#"{{"alg":"{alg}"}}"#)),
+            b64::encode(claims_json)
+        ))
+    }
+
+    fn issuer(&self) -> Result<String, OAuthError> {
+        Ok("https://op.example".into())
+    }
+
+    async fn fetch_jwks(&self, _uri: &str) -> Result<String, String> {
+        Err("no network in unit tests".into())
     }
 }
 
@@ -157,7 +207,7 @@ fn call(
         query,
         body: body.as_bytes(),
     };
-    let r = respond(&req, &f.store, || Ok(NOW));
+    let r = block_on(respond(&req, &f.store, || Ok(NOW)));
     assert_eq!(r.header_value("cache-control"), Some("no-store"));
     assert_eq!(r.header_value("access-control-allow-origin"), Some("*"));
     r
@@ -284,6 +334,18 @@ fn store_failures_are_server_errors() {
         fn user(&self, _: &str) -> Result<Option<User>, StoreError> {
             unreachable!()
         }
+        fn client(&self, _: &str) -> Result<Option<Client>, StoreError> {
+            unreachable!()
+        }
+        fn sign_jwt(&self, _: &str, _: Option<&str>, _: &str) -> Result<String, StoreError> {
+            unreachable!()
+        }
+        fn issuer(&self) -> Result<String, OAuthError> {
+            unreachable!()
+        }
+        async fn fetch_jwks(&self, _: &str) -> Result<String, String> {
+            unreachable!()
+        }
     }
     let req = Request {
         method: "GET",
@@ -292,9 +354,73 @@ fn store_failures_are_server_errors() {
         query: "",
         body: b"",
     };
-    let r = respond(&req, &Broken, || Ok(NOW));
+    let r = block_on(respond(&req, &Broken, || Ok(NOW)));
     assert_eq!(r.status, 500);
     assert!(!String::from_utf8_lossy(&r.body).contains("disk"));
-    let r = respond(&req, &Broken, || Err(OAuthError::server_error()));
+    let r = block_on(respond(&req, &Broken, || Err(OAuthError::server_error())));
     assert_eq!(r.status, 500);
+}
+
+/// OIDC Core §5.3.2: a client that registered `userinfo_signed_response_alg`
+/// gets an `application/jwt` signed by the OP with `iss` and `aud`; one that
+/// registered encryption gets a JWE (nested when also signed); one whose
+/// keys hold nothing fitting gets a 400, never a 5xx.
+#[test]
+fn signed_and_encrypted_responses_follow_the_registration() {
+    let mut f = fixture();
+    let ec = r#"{"kty":"EC","crv":"P-256","use":"enc","kid":"e1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    let table = [
+        (json!({"userinfo_signed_response_alg": "ES256"}), 3, None),
+        (
+            json!({"userinfo_encrypted_response_alg": "ECDH-ES", "jwks": {"keys": [serde_json::from_str::<Value>(ec).unwrap()]}}),
+            5,
+            None,
+        ),
+        (
+            json!({"userinfo_signed_response_alg": "RS256", "userinfo_encrypted_response_alg": "ECDH-ES+A128KW", "userinfo_encrypted_response_enc": "A256GCM", "jwks": {"keys": [serde_json::from_str::<Value>(ec).unwrap()]}}),
+            5,
+            Some("JWT"),
+        ),
+    ];
+    for (metadata, parts, cty) in table {
+        f.store.clients.insert("rp".into(), metadata.to_string());
+        let r = get(&f, "profile");
+        assert_eq!(r.status, 200, "{metadata}");
+        assert_eq!(r.header_value("content-type"), Some("application/jwt"));
+        let text = String::from_utf8(r.body.clone()).unwrap();
+        let segments: Vec<&str> = text.split('.').collect();
+        assert_eq!(segments.len(), parts, "{metadata}");
+        let header: Value = serde_json::from_slice(&b64::decode(segments[0]).unwrap()).unwrap();
+        if parts == 3 {
+            assert_eq!(header["alg"], "ES256");
+            let claims: Value = serde_json::from_slice(&b64::decode(segments[1]).unwrap()).unwrap();
+            assert_eq!(claims["iss"], "https://op.example");
+            assert_eq!(claims["aud"], "rp");
+            assert_eq!(claims["sub"], "u1");
+            assert_eq!(claims["name"], "Jane Doe");
+        } else {
+            assert_eq!(header["kid"], "e1");
+            assert_eq!(
+                header["enc"],
+                metadata
+                    .get("userinfo_encrypted_response_enc")
+                    .cloned()
+                    .unwrap_or(json!("A128CBC-HS256"))
+            );
+            assert_eq!(header["cty"].as_str(), cty);
+        }
+    }
+    // Encryption registered with a jwks_uri that cannot be fetched.
+    f.store.clients.insert(
+        "rp".into(),
+        json!({"userinfo_encrypted_response_alg": "RSA-OAEP", "jwks_uri": "https://rp.example/jwks"}).to_string(),
+    );
+    let r = get(&f, "profile");
+    assert_eq!(r.status, 400);
+    assert_eq!(body(&r)["error"], "invalid_request");
+    // Plain clients still get JSON.
+    f.store.clients.insert("rp".into(), "{}".into());
+    let r = get(&f, "profile");
+    assert_eq!(r.status, 200);
+    assert_eq!(body(&r)["sub"], "u1");
 }

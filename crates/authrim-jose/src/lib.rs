@@ -10,9 +10,11 @@
 //! - [`SigningKey`]: key generation, PKCS#8 DER import/export, signing.
 //! - [`Jwk`], [`Jwks`]: public keys (RFC 7517), RFC 7638 thumbprints.
 //! - [`jws`]: compact JWS: building, parsing and verifying.
+//! - [`jwe`]: compact JWE encryption to a client's key (ID Tokens, UserInfo).
 //! - [`seal`]: private keys encrypted at rest under a master secret.
 
 pub mod b64;
+pub mod jwe;
 pub mod jws;
 pub mod rng;
 pub mod seal;

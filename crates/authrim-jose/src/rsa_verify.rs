@@ -31,6 +31,22 @@ fn strip(bytes: &[u8]) -> &[u8] {
 /// Verifies `signature` over `message` with the public key (`n`, `e`,
 /// big-endian).
 pub fn verify(n: &[u8], e: &[u8], message: &[u8], signature: &[u8]) -> Result<(), JoseError> {
+    let len = check_key(n, e)?.0.len();
+    if signature.len() != len {
+        return Err(JoseError::BadSignature);
+    }
+    match public_op(n, e, signature) {
+        Ok(m) if m == encoded(message, len) => Ok(()),
+        Ok(_) => Err(JoseError::BadSignature),
+        Err(JoseError::Key(why)) if why == INPUT_TOO_LARGE => Err(JoseError::BadSignature),
+        Err(err) => Err(err),
+    }
+}
+
+const INPUT_TOO_LARGE: &str = "RSA input not below the modulus";
+
+/// The checked modulus (without leading zeros) and public exponent.
+fn check_key<'a>(n: &'a [u8], e: &[u8]) -> Result<(&'a [u8], u64), JoseError> {
     let n = strip(n);
     let e = strip(e);
     let bits = match n.first() {
@@ -51,22 +67,30 @@ pub fn verify(n: &[u8], e: &[u8], message: &[u8], signature: &[u8]) -> Result<()
     if !(2..=MAX_EXPONENT).contains(&exponent) {
         return Err(JoseError::Key("invalid RSA public key"));
     }
+    Ok((n, exponent))
+}
+
+/// The modulus length of a valid public key, in octets.
+pub(crate) fn modulus_len(n: &[u8], e: &[u8]) -> Result<usize, JoseError> {
+    Ok(check_key(n, e)?.0.len())
+}
+
+/// The RSA public-key operation `input^e mod n` (RFC 8017 §5.1.1 RSAEP,
+/// §5.2.2 RSAVP1) on `input` of exactly the modulus length, below `n`.
+/// Only public values take part, so it need not be constant-time.
+pub(crate) fn public_op(n: &[u8], e: &[u8], input: &[u8]) -> Result<Vec<u8>, JoseError> {
+    let (n, exponent) = check_key(n, e)?;
     let len = n.len();
-    if signature.len() != len {
-        return Err(JoseError::BadSignature);
+    if input.len() != len {
+        return Err(JoseError::Key(INPUT_TOO_LARGE));
     }
     let k = len.div_ceil(4);
     let modulus = limbs(n, k);
-    let s = limbs(signature, k);
-    if greater_or_equal(&s, &modulus) {
-        return Err(JoseError::BadSignature);
+    let x = limbs(input, k);
+    if greater_or_equal(&x, &modulus) {
+        return Err(JoseError::Key(INPUT_TOO_LARGE));
     }
-    let m = Montgomery::new(modulus).pow(&s, exponent);
-    if bytes(&m, len) == encoded(message, len) {
-        Ok(())
-    } else {
-        Err(JoseError::BadSignature)
-    }
+    Ok(bytes(&Montgomery::new(modulus).pow(&x, exponent), len))
 }
 
 /// EMSA-PKCS1-v1_5 encoding of SHA-256(`message`) in `len` bytes

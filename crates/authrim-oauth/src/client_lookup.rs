@@ -150,8 +150,10 @@ pub async fn authenticate_request<L: ClientLookup>(
     authenticate(credentials, lookup, rules, now).await
 }
 
-/// The client's public keys: its `jwks`, or the document at its `jwks_uri`.
-async fn client_keys<L: ClientLookup>(
+/// The client's public keys: its `jwks`, or the document at its `jwks_uri`
+/// (fetched on each use: a client that rotates its keys is never refused
+/// with stale ones). For client authentication and for encrypting to it.
+pub async fn client_keys<L: ClientLookup>(
     metadata: &ClientMetadata,
     client_id: &ClientId,
     lookup: &L,
@@ -161,7 +163,7 @@ async fn client_keys<L: ClientLookup>(
     }
     let Some(uri) = metadata.jwks_uri.as_deref() else {
         return Err(format!(
-            "client {client_id} uses private_key_jwt without jwks or jwks_uri"
+            "client {client_id} registered neither jwks nor jwks_uri"
         ));
     };
     let body = lookup.fetch_jwks(uri).await?;

@@ -18,6 +18,7 @@
 
 use std::fmt;
 
+use authrim_jose::jwe::{ContentEnc, KeyAlg};
 use authrim_jose::{Alg, Jwks};
 use authrim_protocol::{ErrorCode, OAuthError};
 use serde::de::{self, Deserializer};
@@ -375,6 +376,21 @@ pub struct ClientMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     pub id_token_signed_response_alg: JwsAlg,
+    /// OIDC Registration §2: ID Tokens signed, then encrypted to the
+    /// client's key with this `alg` and `enc` (nested JWT).
+    #[serde(skip_serializing_if = "Option::is_none", with = "key_alg_serde")]
+    pub id_token_encrypted_response_alg: Option<KeyAlg>,
+    /// Defaults to `A128CBC-HS256` when the `alg` is given.
+    #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
+    pub id_token_encrypted_response_enc: Option<ContentEnc>,
+    /// UserInfo as a JWT signed with this alg (`application/jwt`); plain
+    /// JSON when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<JwsAlg>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "key_alg_serde")]
+    pub userinfo_encrypted_response_alg: Option<KeyAlg>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
+    pub userinfo_encrypted_response_enc: Option<ContentEnc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -414,6 +430,11 @@ impl Default for ClientMetadata {
             jwks: None,
             jwks_uri: None,
             id_token_signed_response_alg: JwsAlg::default(),
+            id_token_encrypted_response_alg: None,
+            id_token_encrypted_response_enc: None,
+            userinfo_signed_response_alg: None,
+            userinfo_encrypted_response_alg: None,
+            userinfo_encrypted_response_enc: None,
             token_endpoint_auth_signing_alg: None,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
@@ -476,6 +497,23 @@ impl ClientMetadata {
                 .read_member(name, value)
                 .map_err(|why| invalid_metadata(format!("{name}: {why}")))?;
         }
+        // OIDC Registration §2: "If [the alg] is included, [the enc] MUST
+        // also be provided ... the default, if omitted, is A128CBC-HS256".
+        // Only with the alg: an enc alone is refused by `validate`.
+        for (alg, enc) in [
+            (
+                metadata.id_token_encrypted_response_alg,
+                &mut metadata.id_token_encrypted_response_enc,
+            ),
+            (
+                metadata.userinfo_encrypted_response_alg,
+                &mut metadata.userinfo_encrypted_response_enc,
+            ),
+        ] {
+            if alg.is_some() && enc.is_none() {
+                *enc = Some(ContentEnc::A128CbcHs256);
+            }
+        }
         Ok(metadata)
     }
 
@@ -498,6 +536,21 @@ impl ClientMetadata {
             "jwks_uri" => self.jwks_uri = Some(string(v)?),
             "id_token_signed_response_alg" => {
                 self.id_token_signed_response_alg = JwsAlg::from_value(v)?
+            }
+            "id_token_encrypted_response_alg" => {
+                self.id_token_encrypted_response_alg = Some(key_alg(v)?)
+            }
+            "id_token_encrypted_response_enc" => {
+                self.id_token_encrypted_response_enc = Some(content_enc(v)?)
+            }
+            "userinfo_signed_response_alg" => {
+                self.userinfo_signed_response_alg = Some(JwsAlg::from_value(v)?)
+            }
+            "userinfo_encrypted_response_alg" => {
+                self.userinfo_encrypted_response_alg = Some(key_alg(v)?)
+            }
+            "userinfo_encrypted_response_enc" => {
+                self.userinfo_encrypted_response_enc = Some(content_enc(v)?)
             }
             "token_endpoint_auth_signing_alg" => {
                 self.token_endpoint_auth_signing_alg = Some(JwsAlg::from_value(v)?)
@@ -632,12 +685,18 @@ impl ClientMetadata {
             }
         }
         if let Some(jwks) = self.jwks()? {
-            if !jwks
+            let signing = jwks
                 .keys
                 .iter()
-                .any(|k| k.allows(Alg::RS256) || k.allows(Alg::ES256))
-            {
-                return Err(invalid_metadata("jwks holds no RSA or P-256 signing key"));
+                .any(|k| k.allows(Alg::RS256) || k.allows(Alg::ES256));
+            let encryption = jwks
+                .keys
+                .iter()
+                .any(|k| KeyAlg::ALL.iter().any(|&a| k.allows_encryption(a)));
+            if !signing && !encryption {
+                return Err(invalid_metadata(
+                    "jwks holds no RSA or P-256 key for signing or encryption",
+                ));
             }
         }
         match (method, self.token_endpoint_auth_signing_alg) {
@@ -660,6 +719,15 @@ impl ClientMetadata {
                 "id_token_signed_response_alg must be RS256 or ES256",
             ));
         }
+        if self
+            .userinfo_signed_response_alg
+            .is_some_and(JwsAlg::is_hmac)
+        {
+            return Err(invalid_metadata(
+                "userinfo_signed_response_alg must be RS256 or ES256",
+            ));
+        }
+        self.validate_encryption()?;
         for (name, uri) in [
             ("client_uri", &self.client_uri),
             ("logo_uri", &self.logo_uri),
@@ -698,6 +766,69 @@ impl ClientMetadata {
             ));
         }
         Ok(())
+    }
+
+    /// OIDC Registration §2: an `enc` needs its `alg`; an encryption `alg`
+    /// needs keys: `jwks` holding a key for it (RFC 7517 `use` `enc` or
+    /// none, its `alg` if any), or a `jwks_uri` (checked when used).
+    fn validate_encryption(&self) -> Result<(), OAuthError> {
+        let jwks = self.jwks()?;
+        for (prefix, alg, enc) in [
+            (
+                "id_token",
+                self.id_token_encrypted_response_alg,
+                self.id_token_encrypted_response_enc,
+            ),
+            (
+                "userinfo",
+                self.userinfo_encrypted_response_alg,
+                self.userinfo_encrypted_response_enc,
+            ),
+        ] {
+            let Some(alg) = alg else {
+                if enc.is_some() {
+                    return Err(invalid_metadata(format!(
+                        "{prefix}_encrypted_response_enc needs {prefix}_encrypted_response_alg"
+                    )));
+                }
+                continue;
+            };
+            match &jwks {
+                Some(set) if set.select_encryption(alg).is_none() => {
+                    return Err(invalid_metadata(format!(
+                        "{prefix}_encrypted_response_alg {alg}: jwks holds no key for it (an {} key with use enc or no use)",
+                        alg.kty()
+                    )));
+                }
+                None if self.jwks_uri.is_none() => {
+                    return Err(invalid_metadata(format!(
+                        "{prefix}_encrypted_response_alg needs jwks or jwks_uri"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The `alg` and `enc` ID Tokens are encrypted with, if any.
+    pub fn id_token_encryption(&self) -> Option<(KeyAlg, ContentEnc)> {
+        let alg = self.id_token_encrypted_response_alg?;
+        Some((
+            alg,
+            self.id_token_encrypted_response_enc
+                .unwrap_or(ContentEnc::A128CbcHs256),
+        ))
+    }
+
+    /// The `alg` and `enc` UserInfo responses are encrypted with, if any.
+    pub fn userinfo_encryption(&self) -> Option<(KeyAlg, ContentEnc)> {
+        let alg = self.userinfo_encrypted_response_alg?;
+        Some((
+            alg,
+            self.userinfo_encrypted_response_enc
+                .unwrap_or(ContentEnc::A128CbcHs256),
+        ))
     }
 
     /// The client's JWK Set by value, parsed; `None` when it registered none
@@ -741,6 +872,52 @@ impl ClientMetadata {
         )
     }
 }
+
+fn key_alg(v: &Value) -> Result<KeyAlg, String> {
+    let s = string(v)?;
+    KeyAlg::parse(&s).ok_or_else(|| unsupported(&s, KeyAlg::ALL.iter().map(|a| a.as_str())))
+}
+
+fn content_enc(v: &Value) -> Result<ContentEnc, String> {
+    let s = string(v)?;
+    ContentEnc::parse(&s).ok_or_else(|| unsupported(&s, ContentEnc::ALL.iter().map(|a| a.as_str())))
+}
+
+fn unsupported<'a>(value: &str, supported: impl Iterator<Item = &'a str>) -> String {
+    format!(
+        "unsupported value `{value}` (supported: {})",
+        supported.collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// serde for the JWE names of `authrim-jose` (which has no serde), as
+/// their protocol strings.
+macro_rules! jose_name_serde {
+    ($module:ident, $ty:ty, $read:ident) => {
+        mod $module {
+            use super::*;
+
+            pub fn serialize<S: Serializer>(v: &Option<$ty>, s: S) -> Result<S::Ok, S::Error> {
+                match v {
+                    Some(v) => s.serialize_str(v.as_str()),
+                    None => s.serialize_none(),
+                }
+            }
+
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<$ty>, D::Error> {
+                match Option::<String>::deserialize(d)? {
+                    None => Ok(None),
+                    Some(s) => $read(&Value::String(s))
+                        .map(Some)
+                        .map_err(de::Error::custom),
+                }
+            }
+        }
+    };
+}
+
+jose_name_serde!(key_alg_serde, KeyAlg, key_alg);
+jose_name_serde!(content_enc_serde, ContentEnc, content_enc);
 
 /// What a JSON value is, in the words of serde_json's errors.
 fn unexpected(v: &Value) -> String {
@@ -1040,6 +1217,41 @@ mod tests {
     }
 
     #[test]
+    fn encryption_members_and_the_enc_default() {
+        let m = parse(
+            r#"{"id_token_encrypted_response_alg":"RSA-OAEP","userinfo_encrypted_response_alg":"ECDH-ES","userinfo_encrypted_response_enc":"A256GCM","userinfo_signed_response_alg":"ES256"}"#,
+        );
+        assert_eq!(
+            m.id_token_encryption(),
+            Some((KeyAlg::RsaOaep, ContentEnc::A128CbcHs256))
+        );
+        assert_eq!(
+            m.userinfo_encryption(),
+            Some((KeyAlg::EcdhEs, ContentEnc::A256Gcm))
+        );
+        assert_eq!(m.userinfo_signed_response_alg, Some(JwsAlg::ES256));
+        // The default enc is stored, so the registration response shows it.
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["id_token_encrypted_response_enc"], "A128CBC-HS256");
+        assert_eq!(parse(&json.to_string()), m);
+        let plain = parse("{}");
+        assert_eq!(plain.id_token_encryption(), None);
+        assert_eq!(plain.userinfo_encryption(), None);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("userinfo_signed_response_alg").is_none());
+        for (json, why) in [
+            (r#"{"id_token_encrypted_response_alg":"RSA1_5"}"#, "id_token_encrypted_response_alg: unsupported value `RSA1_5` (supported: RSA-OAEP-256, RSA-OAEP, ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A256KW)"),
+            (r#"{"id_token_encrypted_response_enc":"A192GCM"}"#, "id_token_encrypted_response_enc: unsupported value `A192GCM` (supported: A128GCM, A256GCM, A128CBC-HS256, A256CBC-HS512)"),
+            (r#"{"userinfo_encrypted_response_alg":7}"#, "userinfo_encrypted_response_alg: invalid type: integer `7`, expected a string"),
+            (r#"{"userinfo_signed_response_alg":"none"}"#, "userinfo_signed_response_alg: unsupported value `none` (supported: RS256, ES256, HS256, HS384, HS512)"),
+        ] {
+            let e = ClientMetadata::from_json(json).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata);
+            assert_eq!(e.description.as_deref(), Some(why), "{json}");
+        }
+    }
+
+    #[test]
     fn malformed_members_are_named() {
         let table: &[(&str, &str)] = &[
             ("[]", "client metadata must be a JSON object"),
@@ -1157,6 +1369,9 @@ mod tests {
             r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"client_secret_jwt","token_endpoint_auth_signing_alg":"HS256"}"#,
             r#"{"redirect_uris":["https://c.example/cb"],"post_logout_redirect_uris":["https://c.example/bye"]}"#,
             r#"{"grant_types":["urn:ietf:params:oauth:grant-type:device_code"],"token_endpoint_auth_method":"none"}"#,
+            r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","use":"enc"}]},"id_token_encrypted_response_alg":"ECDH-ES","userinfo_encrypted_response_alg":"ECDH-ES+A256KW","userinfo_encrypted_response_enc":"A256GCM","userinfo_signed_response_alg":"ES256"}"#,
+            r#"{"redirect_uris":["https://c.example/cb"],"jwks_uri":"https://c.example/jwks","id_token_encrypted_response_alg":"RSA-OAEP-256","id_token_encrypted_response_enc":"A256CBC-HS512"}"#,
+            r#"{"redirect_uris":["https://c.example/cb"],"userinfo_signed_response_alg":"RS256"}"#,
         ];
         for json in ok {
             parse(json)
@@ -1212,8 +1427,8 @@ mod tests {
             (r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#, Meta, "private_key_jwt needs jwks or jwks_uri"),
             (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]},"jwks_uri":"https://c.example/jwks"}"#, Meta, "jwks and jwks_uri must not both be present (RFC 7591 section 2)"),
             (r#"{"redirect_uris":["https://c.example/cb"],"jwks_uri":"http://c.example/jwks"}"#, Meta, "jwks_uri must be an https URL"),
-            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]}}"#, Meta, "jwks holds no RSA or P-256 signing key"),
-            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","use":"enc","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}"#, Meta, "jwks holds no RSA or P-256 signing key"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]}}"#, Meta, "jwks holds no RSA or P-256 key for signing or encryption"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","use":"wrap","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}}"#, Meta, "jwks holds no RSA or P-256 key for signing or encryption"),
             (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"kty":"EC"}}"#, Meta, "jwks: invalid JSON: keys"),
             (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}]}}"#, Meta, "jwks: unusable key: JWK carries private members"),
             (r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://c.example/j","token_endpoint_auth_signing_alg":"HS256"}"#, Meta, "token_endpoint_auth_signing_alg for private_key_jwt must be RS256 or ES256"),
@@ -1223,6 +1438,14 @@ mod tests {
             (r#"{"redirect_uris":["https://c.example/cb"],"logo_uri":"https://c.example/l#x"}"#, Meta, "logo_uri must be an http(s) URL"),
             (r#"{"redirect_uris":["https://c.example/cb"],"scope":"openid \"x\""}"#, Meta, "scope must be space-separated scope values (RFC 6749 section 3.3)"),
             (r#"{"redirect_uris":["https://c.example/cb"],"contacts":[" "]}"#, Meta, "contacts must not hold empty values"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"id_token_encrypted_response_enc":"A128GCM"}"#, Meta, "id_token_encrypted_response_enc needs id_token_encrypted_response_alg"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks_uri":"https://c.example/j","userinfo_encrypted_response_enc":"A128GCM"}"#, Meta, "userinfo_encrypted_response_enc needs userinfo_encrypted_response_alg"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"id_token_encrypted_response_alg":"RSA-OAEP"}"#, Meta, "id_token_encrypted_response_alg needs jwks or jwks_uri"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"userinfo_encrypted_response_alg":"ECDH-ES"}"#, Meta, "userinfo_encrypted_response_alg needs jwks or jwks_uri"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]},"id_token_encrypted_response_alg":"RSA-OAEP"}"#, Meta, "id_token_encrypted_response_alg RSA-OAEP: jwks holds no key for it (an RSA key with use enc or no use)"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","use":"sig"}]},"id_token_encrypted_response_alg":"ECDH-ES"}"#, Meta, "id_token_encrypted_response_alg ECDH-ES: jwks holds no key for it (an EC key with use enc or no use)"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","alg":"ECDH-ES"}]},"userinfo_encrypted_response_alg":"ECDH-ES+A128KW"}"#, Meta, "userinfo_encrypted_response_alg ECDH-ES+A128KW: jwks holds no key for it (an EC key with use enc or no use)"),
+            (r#"{"redirect_uris":["https://c.example/cb"],"userinfo_signed_response_alg":"HS256"}"#, Meta, "userinfo_signed_response_alg must be RS256 or ES256"),
         ];
         for (json, code, description) in bad {
             let e = parse(json).validate().unwrap_err();

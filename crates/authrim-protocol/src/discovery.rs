@@ -44,6 +44,9 @@ pub struct CoreCapabilities {
     pub code_challenge_methods: Vec<String>,
     pub prompt_values: Vec<String>,
     pub require_pushed_authorization_requests: bool,
+    /// JWE `alg` and `enc` values for ID Tokens and UserInfo responses.
+    pub encryption_algs: Vec<String>,
+    pub encryption_encs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,6 +104,16 @@ pub struct ProviderMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption_enc_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_encryption_enc_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
@@ -143,6 +156,11 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.grant_types_supported = Some(core.grant_types.clone());
         m.subject_types_supported = Some(vec!["public".into()]);
         m.id_token_signing_alg_values_supported = Some(caps.signing_algs.clone());
+        m.id_token_encryption_alg_values_supported = Some(core.encryption_algs.clone());
+        m.id_token_encryption_enc_values_supported = Some(core.encryption_encs.clone());
+        m.userinfo_signing_alg_values_supported = Some(caps.signing_algs.clone());
+        m.userinfo_encryption_alg_values_supported = Some(core.encryption_algs.clone());
+        m.userinfo_encryption_enc_values_supported = Some(core.encryption_encs.clone());
         m.token_endpoint_auth_methods_supported = Some(core.token_endpoint_auth_methods.clone());
         m.token_endpoint_auth_signing_alg_values_supported =
             Some(core.token_endpoint_auth_signing_algs.clone());

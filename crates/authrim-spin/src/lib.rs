@@ -10,6 +10,52 @@ pub mod store {
     pub use self::authrim::store::*;
 }
 
+pub mod https {
+    //! Pure helpers for outbound HTTPS requests.
+
+    /// Splits an `https` URL into its authority and its path with query (the
+    /// fragment dropped), as an outgoing request needs them. `None` for other
+    /// schemes, an empty host, or credentials in the authority.
+    pub fn split_https_uri(uri: &str) -> Option<(&str, &str)> {
+        let rest = uri.strip_prefix("https://")?;
+        let rest = rest.split('#').next().unwrap_or(rest);
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(end);
+        if authority.is_empty() || authority.starts_with(':') || authority.contains('@') {
+            return None;
+        }
+        Some((authority, if path.is_empty() { "/" } else { path }))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::split_https_uri;
+
+        #[test]
+        fn splits_https_urls() {
+            let table = [
+                (
+                    "https://rp.example/jwks.json",
+                    Some(("rp.example", "/jwks.json")),
+                ),
+                (
+                    "https://rp.example:8443/k?x=1#f",
+                    Some(("rp.example:8443", "/k?x=1")),
+                ),
+                ("https://rp.example", Some(("rp.example", "/"))),
+                ("https://rp.example?x", Some(("rp.example", "?x"))),
+                ("http://rp.example/jwks.json", None),
+                ("https://", None),
+                ("https://:443/x", None),
+                ("https://user@rp.example/x", None),
+            ];
+            for (uri, want) in table {
+                assert_eq!(split_https_uri(uri), want, "{uri}");
+            }
+        }
+    }
+}
+
 pub mod http {
     use authrim_protocol::http::HttpResponse;
     use spin_sdk::http::{Method, Request, Response};

@@ -18,6 +18,7 @@
 //! Steps 4 and 5 are `issue::start_user_grant` and `issue::user_tokens`,
 //! shared with the device grant; the refresh policy is written there.
 
+use authrim_jose::Jwks;
 use authrim_oauth::form::Params;
 use authrim_oauth::pkce::{verify_code_verifier, CodeChallenge};
 use authrim_protocol::secret::hash_token;
@@ -39,6 +40,7 @@ const MAX_CODE_LEN: usize = 512;
 pub fn exchange<S: Store>(
     params: &Params,
     client: &Client,
+    keys: Option<&Jwks>,
     store: &S,
     env: &Env,
 ) -> Result<TokenResponse, OAuthError> {
@@ -88,6 +90,7 @@ pub fn exchange<S: Store>(
         &grant,
         refresh_token,
         code.nonce.as_deref(),
+        keys,
     )
 }
 

@@ -13,6 +13,7 @@
 //! 3. Tokens exactly as the code grant issues them
 //!    (`issue::start_user_grant`, `issue::user_tokens`).
 
+use authrim_jose::Jwks;
 use authrim_oauth::form::Params;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, OAuthError};
@@ -30,6 +31,7 @@ const INVALID: &str = "device_code is invalid, was issued to another client, or 
 pub fn exchange<S: Store>(
     params: &Params,
     client: &Client,
+    keys: Option<&Jwks>,
     store: &S,
     env: &Env,
 ) -> Result<TokenResponse, OAuthError> {
@@ -88,5 +90,5 @@ pub fn exchange<S: Store>(
         data: &data,
     };
     let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
-    issue::user_tokens(store, env, &issuing, &grant, refresh_token, None)
+    issue::user_tokens(store, env, &issuing, &grant, refresh_token, None, keys)
 }
