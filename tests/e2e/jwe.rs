@@ -82,18 +82,18 @@ fn jwcrypto_decrypts_every_alg_enc_pair_and_verifies_our_signatures() {
             let client_id = format!("jwe-{n}");
             // Vary what else the client registered: ES256 or RS256 ID
             // Tokens, signed (nested) or plain JSON UserInfo.
-            let signed_userinfo = n % 2 == 0;
+            let signed_userinfo = n.is_multiple_of(2);
             let mut extra = json!({
                 "jwks": jwks,
                 "id_token_encrypted_response_alg": alg,
                 "id_token_encrypted_response_enc": enc,
                 "userinfo_encrypted_response_alg": alg,
                 "userinfo_encrypted_response_enc": enc,
-                "id_token_signed_response_alg": if n % 3 == 0 { "ES256" } else { "RS256" },
+                "id_token_signed_response_alg": if n.is_multiple_of(3) { "ES256" } else { "RS256" },
             });
             if signed_userinfo {
                 extra["userinfo_signed_response_alg"] =
-                    json!(if n % 4 == 0 { "RS256" } else { "ES256" });
+                    json!(if n.is_multiple_of(4) { "RS256" } else { "ES256" });
             }
             add_client(&data, &client_id, Some(SECRET), &rp(extra));
             let code = code_for(&app, &mut browser, &client_id, "openid email");
