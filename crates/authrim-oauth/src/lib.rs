@@ -6,6 +6,7 @@
 // Transport-level parsing and client concerns.
 pub mod client_auth;
 pub mod client_metadata;
+pub mod dpop;
 pub mod form;
 pub mod pkce;
 
