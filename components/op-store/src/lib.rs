@@ -28,6 +28,7 @@ pub mod bindings {
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod dpop;
 pub mod grants;
 mod json;
 pub mod keys;
@@ -48,6 +49,7 @@ mod tests;
 pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::codes::{AuthCode, RedeemOutcome};
 pub use bindings::exports::authrim::store::consents::Consent;
+pub use bindings::exports::authrim::store::dpop::BoundGrant;
 pub use bindings::exports::authrim::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::sessions::Session;

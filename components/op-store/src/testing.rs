@@ -12,6 +12,8 @@ pub const SCHEMA: &str = concat!(
     include_str!("../../../migrations/0001_init.sql"),
     "\n",
     include_str!("../../../migrations/0002_consents_rate_limits_secrets.sql"),
+    "\n",
+    include_str!("../../../migrations/0004_dpop_jwt_bearer.sql"),
 );
 
 pub struct TestDb(pub Connection);

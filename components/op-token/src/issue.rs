@@ -37,6 +37,11 @@ pub struct GrantData {
     /// `redirect_uri` (RFC 6749 §4.1.3). Absent counts as true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri_in_request: Option<bool>,
+    /// RFC 9449: the thumbprint of the DPoP key this code (`dpop_jkt` of
+    /// the authorization request, §10) or this grant's refresh token (a
+    /// public client's, §5) is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl GrantData {
@@ -117,6 +122,7 @@ pub fn access_token<S: Store>(
     grant: &Grant,
     scope: &Scope,
     data: &GrantData,
+    jkt: Option<&str>,
 ) -> Result<IssuedAccessToken, OAuthError> {
     let expires_at = env
         .now
@@ -136,6 +142,7 @@ pub fn access_token<S: Store>(
     if let (Some(_), Some(auth_time)) = (&grant.user_id, data.auth_time) {
         claims = claims.with_authentication(auth_time, data.acr.as_deref(), &data.amr);
     }
+    let claims = claims.with_jkt(jkt);
     let token = store
         .sign_jwt(
             ACCESS_TOKEN_ALG,
@@ -144,21 +151,27 @@ pub fn access_token<S: Store>(
         )
         .map_err(fault("keys.sign-jwt"))?;
     store
-        .record_access_token(&AccessToken {
-            token_hash: hash_token(&token),
-            grant_id: grant.id.clone(),
-            expires_at,
-        })
-        .map_err(fault("grants.record-access-token"))?;
+        .record_access_token(
+            &AccessToken {
+                token_hash: hash_token(&token),
+                grant_id: grant.id.clone(),
+                expires_at,
+            },
+            jkt,
+        )
+        .map_err(fault("dpop.record-access-token"))?;
     Ok(IssuedAccessToken {
         token,
         expires_in: expires_at - env.now,
+        bound: jkt.is_some(),
     })
 }
 
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_in: i64,
+    /// DPoP-bound (RFC 9449 §5: `token_type` `DPoP`).
+    pub bound: bool,
 }
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -181,7 +194,7 @@ impl TokenResponse {
     pub fn new(access: IssuedAccessToken, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: if access.bound { "DPoP" } else { "Bearer" },
             expires_in: access.expires_in,
             scope: (!scope.is_empty()).then(|| scope.to_string()),
             refresh_token: None,
@@ -234,6 +247,7 @@ mod tests {
             amr: vec!["pwd".into()],
             claims: Some(serde_json::json!({"id_token":{"email":null}})),
             redirect_uri_in_request: None,
+            dpop_jkt: Some("j".into()),
         };
         assert_eq!(GrantData::from_json(&d.to_json()).unwrap(), d);
     }

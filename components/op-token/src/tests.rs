@@ -35,6 +35,7 @@ fn env() -> Result<Env, OAuthError> {
         access_token_ttl: 3600,
         id_token_ttl: 600,
         refresh_token_ttl: 86400,
+        dpop_require_nonce: false,
     })
 }
 
@@ -58,6 +59,7 @@ fn call(
         method,
         content_type,
         authorization: auth,
+        dpop: None,
         body: body.as_bytes(),
     };
     let resp = block_on(respond(&req, store, env));
@@ -1111,8 +1113,15 @@ fn store_failures_are_server_errors_without_detail() {
         fn record_access_token(
             &self,
             a: &crate::store::AccessToken,
+            j: Option<&str>,
         ) -> Result<(), crate::store::StoreError> {
-            self.0.record_access_token(a)
+            self.0.record_access_token(a, j)
+        }
+        fn dpop_nonce(&self, now: i64) -> Result<String, crate::store::StoreError> {
+            self.0.dpop_nonce(now)
+        }
+        fn check_dpop_nonce(&self, n: &str, now: i64) -> Result<bool, crate::store::StoreError> {
+            self.0.check_dpop_nonce(n, now)
         }
         fn sign_jwt(
             &self,
@@ -1131,6 +1140,7 @@ fn store_failures_are_server_errors_without_detail() {
         method: "POST",
         content_type: Some("application/x-www-form-urlencoded"),
         authorization: None,
+        dpop: None,
         body: b"grant_type=client_credentials&client_id=c&client_secret=s",
     };
     let r = block_on(respond(&req, &store, env));

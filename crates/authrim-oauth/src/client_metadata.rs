@@ -389,6 +389,9 @@ pub struct ClientMetadata {
     /// Authrim extension: accept `code_challenge_method=plain` from this
     /// (confidential) client. Off by default; public clients never may.
     pub allow_plain_pkce: bool,
+    /// RFC 9449 §5.2: every token request of this client carries a DPoP
+    /// proof, so that all its access tokens are DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientMetadata {
@@ -414,6 +417,7 @@ impl Default for ClientMetadata {
             subject_type: SubjectType::default(),
             application_type: ApplicationType::default(),
             allow_plain_pkce: false,
+            dpop_bound_access_tokens: false,
         }
     }
 }
@@ -498,6 +502,7 @@ impl ClientMetadata {
             }
             "default_max_age" => self.default_max_age = Some(unsigned(v)?),
             "require_auth_time" => self.require_auth_time = boolean(v)?,
+            "dpop_bound_access_tokens" => self.dpop_bound_access_tokens = boolean(v)?,
             "subject_type" => self.subject_type = SubjectType::from_value(v)?,
             "application_type" => self.application_type = ApplicationType::from_value(v)?,
             "allow_plain_pkce" => self.allow_plain_pkce = boolean(v)?,
@@ -1091,6 +1096,7 @@ mod tests {
             "subject_type",
             "application_type",
             "allow_plain_pkce",
+            "dpop_bound_access_tokens",
             "unknown_member",
         ];
         for member in members {

@@ -22,6 +22,7 @@
 use authrim_jose::Alg;
 use authrim_oauth::claims::release_claims;
 use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_oauth::id_token::{IdToken, ID_TOKEN_TYP};
 use authrim_oauth::pkce::{verify_code_verifier, CodeChallenge};
@@ -31,6 +32,7 @@ use authrim_protocol::{ErrorCode, OAuthError};
 use serde_json::{Map, Value};
 
 use crate::client::Client;
+use crate::dpop;
 use crate::env::Env;
 use crate::issue::{
     self, invalid_grant, new_grant, new_secret, stored_scope, GrantData, TokenResponse,
@@ -50,6 +52,7 @@ pub fn exchange<S: Store>(
     client: &Client,
     store: &S,
     env: &Env,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("code")?;
     if code.len() > MAX_CODE_LEN {
@@ -61,6 +64,11 @@ pub fn exchange<S: Store>(
     let data = GrantData::from_json(&code.grant_json)?;
     check_redirect_uri(&code, &data, params.get("redirect_uri"))?;
     check_pkce(&code, client, params.get("code_verifier"))?;
+    dpop::check_binding(
+        data.dpop_jkt.as_deref(),
+        proof,
+        "the authorization code is bound to another DPoP key (dpop_jkt)",
+    )?;
     let user = active_user(store, &code.user_id)?;
     if let Some(sid) = &code.sid {
         if !store
@@ -75,8 +83,14 @@ pub fn exchange<S: Store>(
     let offline = scope.contains(OFFLINE_ACCESS);
     let refresh = offline && client.metadata.allows_grant(GrantType::RefreshToken);
     let claims_request = data.claims_request()?;
+    // RFC 9449 §5: a public client's refresh token is bound to the key of
+    // the proof it was issued with; a confidential client's is not (it
+    // authenticates instead).
     let grant_data = GrantData {
         redirect_uri_in_request: None,
+        dpop_jkt: proof
+            .filter(|_| client.metadata.is_public())
+            .map(|p| p.jkt.clone()),
         ..data.clone()
     };
     let lifetime = if refresh {
@@ -108,7 +122,14 @@ pub fn exchange<S: Store>(
         Err(e) => return Err(fault("codes.attach-grant")(e)),
     }
 
-    let access = issue::access_token(store, env, &grant, &scope, &grant_data)?;
+    let access = issue::access_token(
+        store,
+        env,
+        &grant,
+        &scope,
+        &grant_data,
+        proof.map(|p| p.jkt.as_str()),
+    )?;
     let id_token = if scope.has_openid() {
         let auth_time = data
             .auth_time
