@@ -9,6 +9,7 @@ mod harness;
 mod auth;
 mod browser;
 mod discovery;
+mod dpop;
 mod durability;
 mod http_errors;
 mod interop;
