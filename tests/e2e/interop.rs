@@ -64,3 +64,45 @@ fn authlib_drives_discovery_code_pkce_token_userinfo_refresh_revoke() {
     );
     assert!(stdout.contains("passed, 0 failed"), "{stdout}");
 }
+
+/// DPoP proofs signed, and keys thumbprinted, by Authlib's JOSE.
+#[test]
+fn authlib_dpop_proofs_bind_tokens() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer(&data);
+    let issuer = format!("http://{}", app.addr);
+    let metadata = data.dir.path().join("cc.json");
+    std::fs::write(
+        &metadata,
+        r#"{"grant_types":["client_credentials"],"scope":"api"}"#,
+    )
+    .unwrap();
+    let secret = "authlib-dpop-secret-0123456789abcdef012";
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "dpop-cc",
+            "--client-secret",
+            secret,
+        ],
+    );
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/interop/dpop_authlib.py"))
+        .env("ISSUER", &issuer)
+        .env("CLIENT_ID", "dpop-cc")
+        .env("CLIENT_SECRET", secret)
+        .output()
+        .expect("python3 (install authlib and requests: scripts/install-test-deps)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("dpop interop passed"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}\nlog:\n{}",
+        app.log()
+    );
+}

@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod device;
 mod discovery;
+mod dpop;
 mod durability;
 mod http_errors;
 mod interop;

@@ -16,17 +16,17 @@ pub const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencod
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Test-only P-256 key of the `private_key_jwt` client (PKCS#8).
-const EC_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+pub const EC_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
 MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFjrnodnVfZS6WqvZ
 c1DiiWCjf8Jv+vOkK1VZBfAYOYehRANCAAQJ03Dz6gTsZR/Hfy6mndDtCCkIwB+J
 FOS7myZPprTPf/XjT2m0me7YFB+MfgrPjmr10H4XGAGZTTvGyam109mu
 -----END PRIVATE KEY-----
 ";
-const EC_X: &str = "CdNw8-oE7GUfx38upp3Q7QgpCMAfiRTku5smT6a0z38";
-const EC_Y: &str = "9eNPabSZ7tgUH4x-Cs-OavXQfhcYAZlNO8bJqbXT2a4";
+pub const EC_X: &str = "CdNw8-oE7GUfx38upp3Q7QgpCMAfiRTku5smT6a0z38";
+pub const EC_Y: &str = "9eNPabSZ7tgUH4x-Cs-OavXQfhcYAZlNO8bJqbXT2a4";
 
 /// Test-only RSA-2048 key of the RS256 `private_key_jwt` client.
-const RSA_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+pub const RSA_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
 MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC+nBqrR0iRiimd
 KDs+acDA7q43byTieGtroiak8stWKbBRYZBjXavbyL9II6JjgIqy6s7yGDFVYN11
 pdwvy+A1H+AAAN73Y9SjNDR3MnTrrg3LNNdZCw5WtcdQFIoAPSfF7+Ks24+nvVRi
@@ -55,7 +55,7 @@ pFtPOOUAKTXXATtbJyZoWWkYHFxcIdVqx9JhOu8Wum/Xrb82i30PcUKVuM6jHjMk
 vKIM3RDxNQ/CeCY0gaB0a+g=
 -----END PRIVATE KEY-----
 ";
-const RSA_N: &str = "vpwaq0dIkYopnSg7PmnAwO6uN28k4nhra6ImpPLLVimwUWGQY12r28i_SCOiY4CKsurO8hgxVWDddaXcL8vgNR_gAADe92PUozQ0dzJ0664NyzTXWQsOVrXHUBSKAD0nxe_irNuPp71UYuNSLnipaKp--1aI7AOAkOx2__iXX_Pl66Ga_H0e4J8FGg7BNB5IhiL-QWSe3tOsY37j2g-3kP6wf72-w-jX37jTFxPvAoz_vnxDhTvJcpKLcNTPjpOaKzZEsKtokTXkL20B3LvveBG8lOJo_v1Onon9bXho1HB0Dk1IUIokUbVkjJZ8EtAunwl9uhZ5EhX2LvwhTBBa3w";
+pub const RSA_N: &str = "vpwaq0dIkYopnSg7PmnAwO6uN28k4nhra6ImpPLLVimwUWGQY12r28i_SCOiY4CKsurO8hgxVWDddaXcL8vgNR_gAADe92PUozQ0dzJ0664NyzTXWQsOVrXHUBSKAD0nxe_irNuPp71UYuNSLnipaKp--1aI7AOAkOx2__iXX_Pl66Ga_H0e4J8FGg7BNB5IhiL-QWSe3tOsY37j2g-3kP6wf72-w-jX37jTFxPvAoz_vnxDhTvJcpKLcNTPjpOaKzZEsKtokTXkL20B3LvveBG8lOJo_v1Onon9bXho1HB0Dk1IUIokUbVkjJZ8EtAunwl9uhZ5EhX2LvwhTBBa3w";
 
 pub fn now() -> i64 {
     SystemTime::now()

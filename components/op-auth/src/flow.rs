@@ -288,6 +288,7 @@ pub fn grant_json(request: &AuthorizationRequest, session: &Session) -> String {
         "claims": claims,
         "max_age": request.max_age,
         "redirect_uri_in_request": request.redirect_uri_in_request,
+        "dpop_jkt": request.dpop_jkt,
     })
     .to_string()
 }

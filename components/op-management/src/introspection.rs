@@ -116,12 +116,19 @@ fn access_token(token: &str, grant: &Grant, env: &Env) -> Map<String, Value> {
             .into()
     });
     map.insert("sub".into(), sub);
-    for name in ["exp", "iat", "aud", "jti"] {
+    // `cnf` (RFC 9449 §6.2): the DPoP key a bound token is bound to, as
+    // signed into the token when it was issued.
+    for name in ["exp", "iat", "aud", "jti", "cnf"] {
         if let Some(v) = claims.get(name) {
             map.insert(name.into(), v.clone());
         }
     }
-    map.insert("token_type".into(), "Bearer".into());
+    let token_type = if claims.contains_key("cnf") {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
+    map.insert("token_type".into(), token_type.into());
     map.insert("iss".into(), env.issuer.as_str().into());
     map
 }

@@ -13,9 +13,9 @@ use crate::bindings::exports::authrim::store as wit;
 use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
-    clients, codes, consents, device_grants, grants, keys, one_time, rate_limits, sessions, users,
-    AccessToken, AuthCode, Client, Consent, DeviceApproval, DeviceRequest, Grant, KeyInfo,
-    PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, User,
+    clients, codes, consents, device_grants, dpop, grants, keys, one_time, rate_limits, sessions,
+    users, AccessToken, AuthCode, BoundGrant, Client, Consent, DeviceApproval, DeviceRequest,
+    Grant, KeyInfo, PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -382,6 +382,28 @@ impl wit::device_grants::Guest for Store {
         now: i64,
     ) -> Result<PollOutcome, StoreError> {
         with_db(|db| device_grants::poll(db, &device_code_hash, &client_id, now))
+    }
+}
+
+impl wit::dpop::Guest for Store {
+    fn record_access_token(t: AccessToken, jkt: Option<String>) -> Result<(), StoreError> {
+        with_db(|db| dpop::record_access_token(db, &t, jkt.as_deref()))
+    }
+
+    fn check_access_token(token_hash: String, now: i64) -> Result<Option<BoundGrant>, StoreError> {
+        with_db(|db| dpop::check_access_token(db, &token_hash, now))
+    }
+
+    fn nonce(now: i64) -> Result<String, StoreError> {
+        dpop::nonce(&master_key()?.derive(dpop::NONCE_KEY_INFO), now)
+    }
+
+    fn check_nonce(nonce: String, now: i64) -> Result<bool, StoreError> {
+        Ok(dpop::check_nonce(
+            &master_key()?.derive(dpop::NONCE_KEY_INFO),
+            &nonce,
+            now,
+        ))
     }
 }
 

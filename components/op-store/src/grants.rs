@@ -21,7 +21,7 @@ use crate::{AccessToken, Grant, RotateOutcome, StoreError};
 
 const COLS: &str =
     "id, client_id, user_id, sid, scope, grant_json, created_at, expires_at, revoked_at";
-const G_COLS: &str = "g.id, g.client_id, g.user_id, g.sid, g.scope, g.grant_json, g.created_at, g.expires_at, g.revoked_at";
+pub(crate) const G_COLS: &str = "g.id, g.client_id, g.user_id, g.sid, g.scope, g.grant_json, g.created_at, g.expires_at, g.revoked_at";
 
 /// SQL condition on alias `g`: the grant is live at the time bound to the
 /// parameter `now` (e.g. `"?4"`).
@@ -204,16 +204,32 @@ pub fn check_access_token(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<Grant>, StoreError> {
+    check_access_token_with(db, G_COLS, token_hash, now, |_, g| Ok(g))
+}
+
+/// The query of `check_access_token` selecting `columns` (which start with
+/// `G_COLS`), each row read by `read` after the grant.
+pub(crate) fn check_access_token_with<T>(
+    db: &dyn Sql,
+    columns: &str,
+    token_hash: &str,
+    now: i64,
+    read: impl FnOnce(&[Value], Grant) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
     let sql = format!(
-        "SELECT {G_COLS} FROM access_tokens t JOIN grants g ON g.id = t.grant_id
+        "SELECT {columns} FROM access_tokens t JOIN grants g ON g.id = t.grant_id
          WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND t.revoked_at IS NULL AND {}
            AND (g.sid IS NULL OR EXISTS (SELECT 1 FROM sessions s
                                          WHERE s.sid = g.sid AND s.ended_at IS NULL AND s.expires_at > ?2))",
         live("?2")
     );
-    first(db, &sql, params![token_hash, now])?
-        .map(|r| from_row(&r))
-        .transpose()
+    match first(db, &sql, params![token_hash, now])? {
+        Some(r) => {
+            let grant = from_row(&r)?;
+            read(&r, grant).map(Some)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Revokes one access token; true when it was not revoked before.

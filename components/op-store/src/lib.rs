@@ -29,6 +29,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod device_grants;
+pub mod dpop;
 pub mod grants;
 mod json;
 pub mod keys;
@@ -52,6 +53,7 @@ pub use bindings::exports::authrim::store::consents::Consent;
 pub use bindings::exports::authrim::store::device_grants::{
     DeviceApproval, DeviceRequest, PollOutcome,
 };
+pub use bindings::exports::authrim::store::dpop::BoundGrant;
 pub use bindings::exports::authrim::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::sessions::Session;

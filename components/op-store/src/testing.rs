@@ -14,6 +14,7 @@ pub const SCHEMA: &str = concat!(
     include_str!("../../../migrations/0002_consents_rate_limits_secrets.sql"),
     "\n",
     include_str!("../../../migrations/0003_device_codes.sql"),
+    include_str!("../../../migrations/0004_dpop_jwt_bearer.sql"),
 );
 
 pub struct TestDb(pub Connection);

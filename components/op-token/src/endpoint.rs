@@ -13,14 +13,17 @@ use authrim_oauth::form::{is_form_content_type, Params};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
 use crate::client::{self, Client};
+use crate::dpop;
 use crate::env::Env;
 use crate::grants::{authorization_code, client_credentials, device_code, refresh_token};
-use crate::store::Store;
+use crate::store::{fault, Store};
 
 pub struct Request<'a> {
     pub method: &'a str,
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a str>,
+    /// The `DPoP` header (RFC 9449 §4.1).
+    pub dpop: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -84,7 +87,8 @@ fn token_error(err: OAuthError) -> HttpResponse {
 fn with_headers(resp: HttpResponse) -> HttpResponse {
     let mut resp = resp
         .header("pragma", "no-cache")
-        .header("access-control-allow-origin", "*");
+        .header("access-control-allow-origin", "*")
+        .header("access-control-expose-headers", "DPoP-Nonce");
     if resp.header_value("cache-control").is_none() {
         resp = resp.header("cache-control", "no-store");
     }
@@ -111,19 +115,37 @@ async fn serve<S: Store>(
     let env = env()?;
     let client = client::authenticate(req.authorization, &params, store, &env).await?;
     check_client_may_use(&client, grant)?;
+    let proof = match dpop::check(req.dpop, &client, store, &env) {
+        Ok(p) => p,
+        // RFC 9449 §8: the error carries the nonce to use.
+        Err(e) if e.code == ErrorCode::UseDpopNonce => {
+            let nonce = store.dpop_nonce(env.now).map_err(fault("dpop.nonce"))?;
+            return Ok(e.to_response().header("dpop-nonce", &nonce));
+        }
+        Err(e) => return Err(e),
+    };
+    let proof = proof.as_ref();
     let response = match grant {
         Grant::AuthorizationCode => {
             let keys = client::id_token_keys(&client, store).await?;
-            authorization_code::exchange(&params, &client, keys.as_ref(), store, &env)
+            authorization_code::exchange(&params, &client, keys.as_ref(), store, &env, proof)
         }
-        Grant::RefreshToken => refresh_token::exchange(&params, &client, store, &env),
-        Grant::ClientCredentials => client_credentials::exchange(&params, &client, store, &env),
+        Grant::RefreshToken => refresh_token::exchange(&params, &client, store, &env, proof),
+        Grant::ClientCredentials => {
+            client_credentials::exchange(&params, &client, store, &env, proof)
+        }
         Grant::DeviceCode => {
             let keys = client::id_token_keys(&client, store).await?;
-            device_code::exchange(&params, &client, keys.as_ref(), store, &env)
+            device_code::exchange(&params, &client, keys.as_ref(), store, &env, proof)
         }
     }?;
-    Ok(response.into_response())
+    let mut resp = response.into_response();
+    if proof.is_some() && env.dpop_require_nonce {
+        // §8.2: a fresh nonce for the client's next request.
+        let nonce = store.dpop_nonce(env.now).map_err(fault("dpop.nonce"))?;
+        resp = resp.header("dpop-nonce", &nonce);
+    }
+    Ok(resp)
 }
 
 fn grant_type(params: &Params) -> Result<Grant, OAuthError> {
@@ -162,7 +184,7 @@ fn preflight() -> HttpResponse {
         .header("access-control-allow-methods", "POST")
         .header(
             "access-control-allow-headers",
-            "authorization, content-type",
+            "authorization, content-type, dpop",
         )
         .header("access-control-max-age", "86400")
 }

@@ -17,6 +17,9 @@ pub struct Env {
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// RFC 9449 §8: DPoP proofs must carry a server nonce
+    /// (`dpop_require_nonce`).
+    pub dpop_require_nonce: bool,
 }
 
 impl Env {

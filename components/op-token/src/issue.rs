@@ -4,6 +4,7 @@
 use authrim_jose::{Alg, Jwks};
 use authrim_oauth::claims::{release_claims, ClaimsRequest};
 use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::encryption::seal_id_token;
 use authrim_oauth::id_token::{AccessTokenClaims, IdToken, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS};
@@ -41,6 +42,11 @@ pub struct GrantData {
     /// `redirect_uri` (RFC 6749 §4.1.3). Absent counts as true.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri_in_request: Option<bool>,
+    /// RFC 9449: the thumbprint of the DPoP key this code (`dpop_jkt` of
+    /// the authorization request, §10) or this grant's refresh token (a
+    /// public client's, §5) is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 impl GrantData {
@@ -121,6 +127,7 @@ pub fn access_token<S: Store>(
     grant: &Grant,
     scope: &Scope,
     data: &GrantData,
+    jkt: Option<&str>,
 ) -> Result<IssuedAccessToken, OAuthError> {
     let expires_at = env
         .now
@@ -140,6 +147,7 @@ pub fn access_token<S: Store>(
     if let (Some(_), Some(auth_time)) = (&grant.user_id, data.auth_time) {
         claims = claims.with_authentication(auth_time, data.acr.as_deref(), &data.amr);
     }
+    let claims = claims.with_jkt(jkt);
     let token = store
         .sign_jwt(
             ACCESS_TOKEN_ALG,
@@ -148,15 +156,19 @@ pub fn access_token<S: Store>(
         )
         .map_err(fault("keys.sign-jwt"))?;
     store
-        .record_access_token(&AccessToken {
-            token_hash: hash_token(&token),
-            grant_id: grant.id.clone(),
-            expires_at,
-        })
-        .map_err(fault("grants.record-access-token"))?;
+        .record_access_token(
+            &AccessToken {
+                token_hash: hash_token(&token),
+                grant_id: grant.id.clone(),
+                expires_at,
+            },
+            jkt,
+        )
+        .map_err(fault("dpop.record-access-token"))?;
     Ok(IssuedAccessToken {
         token,
         expires_in: expires_at - env.now,
+        bound: jkt.is_some(),
     })
 }
 
@@ -171,6 +183,18 @@ pub struct UserGrant<'a> {
     pub scope: &'a Scope,
     /// auth_time, acr, amr and the claims request.
     pub data: &'a GrantData,
+    /// RFC 9449: the thumbprint of the DPoP key the access token is bound
+    /// to (the token request's proof), if any.
+    pub jkt: Option<&'a str>,
+}
+
+/// RFC 9449 §5: a public client's refresh token is bound to the key of the
+/// proof it was issued with; a confidential client's is not (it
+/// authenticates instead).
+pub fn refresh_binding(client: &Client, proof: Option<&Proof>) -> Option<String> {
+    proof
+        .filter(|_| client.metadata.is_public())
+        .map(|p| p.jkt.clone())
 }
 
 /// Creates the grant (with the session's `sid`, so that its tokens end
@@ -223,7 +247,7 @@ pub fn user_tokens<S: Store>(
     nonce: Option<&str>,
     keys: Option<&Jwks>,
 ) -> Result<TokenResponse, OAuthError> {
-    let access = access_token(store, env, grant, g.scope, g.data)?;
+    let access = access_token(store, env, grant, g.scope, g.data, g.jkt)?;
     let id_token = if g.scope.has_openid() {
         let auth_time = g
             .data
@@ -295,6 +319,8 @@ fn user_claims(user: &User) -> Result<Map<String, Value>, OAuthError> {
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_in: i64,
+    /// DPoP-bound (RFC 9449 §5: `token_type` `DPoP`).
+    pub bound: bool,
 }
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -317,7 +343,7 @@ impl TokenResponse {
     pub fn new(access: IssuedAccessToken, scope: &Scope) -> TokenResponse {
         TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: if access.bound { "DPoP" } else { "Bearer" },
             expires_in: access.expires_in,
             scope: (!scope.is_empty()).then(|| scope.to_string()),
             refresh_token: None,
@@ -370,6 +396,7 @@ mod tests {
             amr: vec!["pwd".into()],
             claims: Some(serde_json::json!({"id_token":{"email":null}})),
             redirect_uri_in_request: None,
+            dpop_jkt: Some("j".into()),
         };
         assert_eq!(GrantData::from_json(&d.to_json()).unwrap(), d);
     }

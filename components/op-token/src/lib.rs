@@ -11,6 +11,7 @@
 //! `id_token_ttl`, `refresh_token_ttl` (seconds; see `env` for defaults).
 
 pub mod client;
+pub mod dpop;
 pub mod endpoint;
 pub mod env;
 pub mod grants;
@@ -35,7 +36,7 @@ mod component {
     };
     use authrim_protocol::{Issuer, OAuthError};
     use authrim_spin::store::{
-        clients, codes, device_grants, grants, keys, one_time, sessions, users,
+        clients, codes, device_grants, dpop, grants, keys, one_time, sessions, users,
     };
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -55,6 +56,7 @@ mod component {
                     method: &raw.method,
                     content_type: raw.content_type.as_deref(),
                     authorization: raw.authorization.as_deref(),
+                    dpop: raw.dpop.as_deref(),
                     body: &raw.body,
                 };
                 endpoint::respond(&request, &SpinStore, load_env).await
@@ -83,7 +85,28 @@ mod component {
             access_token_ttl: ttl("access_token_ttl", env::DEFAULT_ACCESS_TOKEN_TTL)?,
             id_token_ttl: ttl("id_token_ttl", env::DEFAULT_ID_TOKEN_TTL)?,
             refresh_token_ttl: ttl("refresh_token_ttl", env::DEFAULT_REFRESH_TOKEN_TTL)?,
+            dpop_require_nonce: flag("dpop_require_nonce")?,
         })
+    }
+
+    /// A boolean variable; false when the component does not declare it.
+    fn flag(name: &str) -> Result<bool, OAuthError> {
+        use spin_sdk::variables::Error;
+        match spin_sdk::variables::get(name) {
+            Ok(raw) => match raw.trim() {
+                "true" => Ok(true),
+                "false" | "" => Ok(false),
+                _ => {
+                    eprintln!("op-token: variable `{name}` must be true or false");
+                    Err(OAuthError::server_error())
+                }
+            },
+            Err(Error::Undefined(_)) => Ok(false),
+            Err(e) => {
+                eprintln!("op-token: variable `{name}`: {e}");
+                Err(OAuthError::server_error())
+            }
+        }
     }
 
     /// A lifetime variable; its default when the component does not declare it.
@@ -185,8 +208,20 @@ mod component {
             device_grants::poll(device_code_hash, client_id, now)
         }
 
-        fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
-            grants::record_access_token(token)
+        fn record_access_token(
+            &self,
+            token: &AccessToken,
+            jkt: Option<&str>,
+        ) -> Result<(), StoreError> {
+            dpop::record_access_token(token, jkt)
+        }
+
+        fn dpop_nonce(&self, now: i64) -> Result<String, StoreError> {
+            dpop::nonce(now)
+        }
+
+        fn check_dpop_nonce(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+            dpop::check_nonce(nonce, now)
         }
 
         fn sign_jwt(

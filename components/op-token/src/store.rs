@@ -59,7 +59,13 @@ pub trait Store {
         client_id: &str,
         now: i64,
     ) -> Result<PollOutcome, StoreError>;
-    fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError>;
+    /// `dpop.record-access-token`: the token with the DPoP key it is bound to.
+    fn record_access_token(&self, token: &AccessToken, jkt: Option<&str>)
+        -> Result<(), StoreError>;
+    /// `dpop.nonce`.
+    fn dpop_nonce(&self, now: i64) -> Result<String, StoreError>;
+    /// `dpop.check-nonce`.
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> Result<bool, StoreError>;
     /// `keys.sign-jwt`.
     fn sign_jwt(
         &self,

@@ -36,6 +36,8 @@ pub struct FakeStore {
     superseded: RefCell<HashMap<String, String>>,
     pub access_tokens: RefCell<HashMap<String, AccessToken>>,
     pub jwks_documents: RefCell<HashMap<String, String>>,
+    /// The DPoP binding of each recorded access token.
+    pub access_token_jkts: RefCell<HashMap<String, Option<String>>>,
     pub fetches: Cell<u32>,
     /// Device-code hash -> (client id, what the next poll answers); an
     /// approved request answers `invalid` after its first poll.
@@ -61,6 +63,7 @@ impl FakeStore {
             superseded: RefCell::default(),
             access_tokens: RefCell::default(),
             jwks_documents: RefCell::default(),
+            access_token_jkts: RefCell::default(),
             fetches: Cell::new(0),
             device: RefCell::default(),
             replay_before_attach: Cell::new(false),
@@ -270,14 +273,30 @@ impl Store for FakeStore {
         Ok(answer)
     }
 
-    fn record_access_token(&self, token: &AccessToken) -> Result<(), StoreError> {
+    fn record_access_token(
+        &self,
+        token: &AccessToken,
+        jkt: Option<&str>,
+    ) -> Result<(), StoreError> {
         if !self.grants.borrow().contains_key(&token.grant_id) {
             return Err(StoreError::NotFound);
         }
         self.access_tokens
             .borrow_mut()
             .insert(token.token_hash.clone(), token.clone());
+        self.access_token_jkts
+            .borrow_mut()
+            .insert(token.token_hash.clone(), jkt.map(str::to_string));
         Ok(())
+    }
+
+    /// A nonce per minute: enough to tell fresh from stale in tests.
+    fn dpop_nonce(&self, now: i64) -> Result<String, StoreError> {
+        Ok(format!("nonce-{}", now / 60))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(nonce == format!("nonce-{}", now / 60))
     }
 
     fn sign_jwt(

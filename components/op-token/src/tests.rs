@@ -35,6 +35,7 @@ fn env() -> Result<Env, OAuthError> {
         access_token_ttl: 3600,
         id_token_ttl: 600,
         refresh_token_ttl: 86400,
+        dpop_require_nonce: false,
     })
 }
 
@@ -58,6 +59,7 @@ fn call(
         method,
         content_type,
         authorization: auth,
+        dpop: None,
         body: body.as_bytes(),
     };
     let resp = block_on(respond(&req, store, env));
@@ -1119,8 +1121,15 @@ fn store_failures_are_server_errors_without_detail() {
         fn record_access_token(
             &self,
             a: &crate::store::AccessToken,
+            j: Option<&str>,
         ) -> Result<(), crate::store::StoreError> {
-            self.0.record_access_token(a)
+            self.0.record_access_token(a, j)
+        }
+        fn dpop_nonce(&self, now: i64) -> Result<String, crate::store::StoreError> {
+            self.0.dpop_nonce(now)
+        }
+        fn check_dpop_nonce(&self, n: &str, now: i64) -> Result<bool, crate::store::StoreError> {
+            self.0.check_dpop_nonce(n, now)
         }
         fn sign_jwt(
             &self,
@@ -1139,6 +1148,7 @@ fn store_failures_are_server_errors_without_detail() {
         method: "POST",
         content_type: Some("application/x-www-form-urlencoded"),
         authorization: None,
+        dpop: None,
         body: b"grant_type=client_credentials&client_id=c&client_secret=s",
     };
     let r = block_on(respond(&req, &store, env));
@@ -1284,4 +1294,139 @@ fn device_code_approval_issues_tokens_once() {
         ("tv".into(), approved("openid", Some("ended"))),
     );
     assert_eq!(error_of(&poll_device(&store, "tv", "dc")), "invalid_grant");
+}
+
+// ------------------------------------------------------------ DPoP
+
+/// A DPoP proof for the token endpoint signed by `key`, with `patch`
+/// merged into the claims.
+fn dpop_proof(key: &SigningKey, patch: Value) -> String {
+    let jwk: Value = serde_json::from_str(&key.public_key().to_jwk_json("k", key.alg())).unwrap();
+    let header = json!({"typ": "dpop+jwt", "alg": key.alg().as_str(), "jwk": jwk});
+    let mut claims =
+        json!({"jti": "p-1", "htm": "POST", "htu": format!("{ISSUER}/token"), "iat": NOW});
+    for (k, v) in patch.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.to_string()),
+        b64::encode(claims.to_string())
+    );
+    let sig = key.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64::encode(sig))
+}
+
+fn post_dpop(
+    store: &FakeStore,
+    proof: Option<&str>,
+    body: &str,
+    env: impl FnOnce() -> Result<Env, OAuthError>,
+) -> HttpResponse {
+    let req = Request {
+        method: "POST",
+        content_type: Some("application/x-www-form-urlencoded"),
+        authorization: None,
+        dpop: proof,
+        body: body.as_bytes(),
+    };
+    block_on(respond(&req, store, env))
+}
+
+#[test]
+fn dpop_binds_the_access_token_and_is_single_use() {
+    let store = FakeStore::new();
+    cc_client(&store, "c1", "client_secret_post");
+    let key = SigningKey::generate(Alg::ES256).unwrap();
+    let body = format!("grant_type=client_credentials&client_id=c1&client_secret={SECRET}");
+    let proof = dpop_proof(&key, json!({}));
+    let r = post_dpop(&store, Some(&proof), &body, env);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let b = json_body(&r);
+    assert_eq!(b["token_type"], "DPoP");
+    let at = b["access_token"].as_str().unwrap();
+    let claims: Value =
+        serde_json::from_slice(&b64::decode(at.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let jkt = key.public_key().thumbprint();
+    assert_eq!(claims["cnf"]["jkt"], jkt.as_str());
+    assert_eq!(
+        store.access_token_jkts.borrow()[&hash_token(at)].as_deref(),
+        Some(jkt.as_str())
+    );
+    // The same proof again: refused, nothing issued.
+    let r = post_dpop(&store, Some(&proof), &body, env);
+    assert_eq!(r.status, 400);
+    assert_eq!(json_body(&r)["error"], "invalid_dpop_proof");
+    // No proof: a bearer token, recorded unbound.
+    let r = post_dpop(&store, None, &body, env);
+    let b = json_body(&r);
+    assert_eq!(b["token_type"], "Bearer");
+    let at = b["access_token"].as_str().unwrap();
+    assert!(!at.is_empty());
+    assert_eq!(store.access_token_jkts.borrow()[&hash_token(at)], None);
+}
+
+#[test]
+fn dpop_nonce_dance_and_required_proofs() {
+    let store = FakeStore::new();
+    cc_client(&store, "c1", "client_secret_post");
+    add_client(
+        &store,
+        "c2",
+        json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post",
+               "dpop_bound_access_tokens": true}),
+        Some(SECRET),
+    );
+    let key = SigningKey::generate(Alg::ES256).unwrap();
+    let with_nonce = || {
+        env().map(|e| Env {
+            dpop_require_nonce: true,
+            ..e
+        })
+    };
+    let body = format!("grant_type=client_credentials&client_id=c1&client_secret={SECRET}");
+    let r = post_dpop(
+        &store,
+        Some(&dpop_proof(&key, json!({}))),
+        &body,
+        with_nonce,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(json_body(&r)["error"], "use_dpop_nonce");
+    let nonce = r.header_value("dpop-nonce").unwrap().to_string();
+    let proof = dpop_proof(&key, json!({"jti": "p-2", "nonce": nonce}));
+    let r = post_dpop(&store, Some(&proof), &body, with_nonce);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header_value("dpop-nonce"), Some(nonce.as_str()));
+
+    let body = format!("grant_type=client_credentials&client_id=c2&client_secret={SECRET}");
+    let r = post_dpop(&store, None, &body, env);
+    assert_eq!(r.status, 400);
+    assert_eq!(json_body(&r)["error"], "invalid_dpop_proof");
+    let r = post_dpop(
+        &store,
+        Some(&dpop_proof(&key, json!({"jti": "p-3"}))),
+        &body,
+        env,
+    );
+    assert_eq!(json_body(&r)["token_type"], "DPoP");
+}
+
+#[test]
+fn dpop_binding_check() {
+    use crate::dpop::check_binding;
+    use authrim_oauth::dpop::Proof;
+    let p = |jkt: &str| Proof {
+        jkt: jkt.into(),
+        jti: "j".into(),
+        iat: NOW,
+        nonce: None,
+    };
+    assert!(check_binding(None, None, "x").is_ok());
+    assert!(check_binding(None, Some(&p("a")), "x").is_ok());
+    assert!(check_binding(Some("a"), Some(&p("a")), "x").is_ok());
+    for proof in [None, Some(p("b"))] {
+        let e = check_binding(Some("a"), proof.as_ref(), "x").unwrap_err();
+        assert_eq!(e.code, authrim_protocol::ErrorCode::InvalidGrant);
+    }
 }

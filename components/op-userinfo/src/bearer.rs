@@ -14,10 +14,18 @@ use authrim_protocol::{ErrorCode, OAuthError};
 /// Longest token looked up. Ours are JWTs of well under 2 KB.
 pub const MAX_TOKEN_LEN: usize = 4096;
 
+/// How the token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1): a proof must come with it.
+    Dpop,
+}
+
 /// Where the token was found, before any lookup.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Found<'a> {
-    Token(&'a str),
+    Token(&'a str, Scheme),
     /// No token at all: RFC 6750 §3.1 wants a bare challenge.
     Missing,
 }
@@ -41,16 +49,24 @@ fn is_b64token(s: &str) -> bool {
 }
 
 /// The token in an `Authorization` header; `None` for other schemes.
-fn from_header(value: &str) -> Result<Option<&str>, OAuthError> {
+fn from_header(value: &str) -> Result<Option<(&str, Scheme)>, OAuthError> {
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if !is_b64token(token) {
-        return Err(invalid_request("malformed Bearer authorization header"));
+        return Err(match scheme {
+            Scheme::Bearer => invalid_request("malformed Bearer authorization header"),
+            Scheme::Dpop => OAuthError::invalid_request("malformed DPoP authorization header")
+                .challenge(Challenge::Dpop),
+        });
     }
-    Ok(Some(token))
+    Ok(Some((token, scheme)))
 }
 
 /// Extracts the token from the parts of a request. `body_params` is only
@@ -76,7 +92,7 @@ pub fn extract<'a>(
     };
     let body = match body_params {
         Some(p) if method == "POST" && content_type.is_some_and(is_form_content_type) => {
-            p.get("access_token")
+            p.get("access_token").map(|t| (t, Scheme::Bearer))
         }
         _ => None,
     };
@@ -89,10 +105,10 @@ pub fn extract<'a>(
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return Ok(Found::Missing),
     };
-    if token.len() > MAX_TOKEN_LEN {
+    if token.0.len() > MAX_TOKEN_LEN {
         return Err(invalid_token("the access token is invalid"));
     }
-    Ok(Found::Token(token))
+    Ok(Found::Token(token.0, token.1))
 }
 
 #[cfg(test)]
@@ -108,7 +124,7 @@ mod tests {
     ) -> Result<Option<String>, (ErrorCode, String)> {
         let params = Some(Params::parse(body).unwrap());
         match extract(method, auth, query, ct, &params) {
-            Ok(Found::Token(t)) => Ok(Some(t.to_string())),
+            Ok(Found::Token(t, _)) => Ok(Some(t.to_string())),
             Ok(Found::Missing) => Ok(None),
             Err(e) => Err((e.code, e.description.unwrap_or_default().into_owned())),
         }
@@ -154,7 +170,8 @@ mod tests {
             ),
             ("GET", None, "", None, "", None),
             ("GET", Some("Basic YTpi"), "", None, "", None),
-            ("GET", Some("DPoP abc"), "", None, "", None),
+            ("GET", Some("DPoP abc"), "", None, "", Some("abc")),
+            ("GET", Some("dpop abc"), "", None, "", Some("abc")),
             ("GET", Some("Bearer abc"), "x=1", None, "", Some("abc")),
         ];
         for (method, auth, query, ct, body, want) in table {

@@ -33,7 +33,9 @@ use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde_json::{Map, Value};
 
-use crate::bearer::{self, invalid_token, Found};
+use crate::bearer::{self, invalid_token, Found, Scheme};
+use crate::dpop;
+pub use crate::dpop::Env;
 use crate::store::{fault, internal, Store, User};
 
 pub struct Request<'a> {
@@ -42,6 +44,8 @@ pub struct Request<'a> {
     pub content_type: Option<&'a str>,
     /// The query string without `?`.
     pub query: &'a str,
+    /// The `DPoP` header (RFC 9449 §4.1).
+    pub dpop: Option<&'a str>,
     pub body: &'a [u8],
 }
 
@@ -50,9 +54,9 @@ const ALLOW: &str = "GET, POST, OPTIONS";
 pub async fn respond<S: Store>(
     req: &Request<'_>,
     store: &S,
-    now: impl FnOnce() -> Result<i64, OAuthError>,
+    env: impl FnOnce() -> Result<Env, OAuthError>,
 ) -> HttpResponse {
-    with_headers(match serve(req, store, now).await {
+    with_headers(match serve(req, store, env).await {
         Ok(resp) => resp,
         Err(err) => render(err),
     })
@@ -67,7 +71,10 @@ fn with_headers(resp: HttpResponse) -> HttpResponse {
     let mut resp = resp
         .header("pragma", "no-cache")
         .header("access-control-allow-origin", "*")
-        .header("access-control-expose-headers", "WWW-Authenticate");
+        .header(
+            "access-control-expose-headers",
+            "WWW-Authenticate, DPoP-Nonce",
+        );
     if resp.header_value("cache-control").is_none() {
         resp = resp.header("cache-control", "no-store");
     }
@@ -86,8 +93,9 @@ fn render(err: OAuthError) -> HttpResponse {
     err.to_response()
 }
 
+/// Both schemes are accepted, so both are offered (RFC 9449 §7.1).
 fn missing_token() -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidRequest).challenge(Challenge::Bearer)
+    OAuthError::new(ErrorCode::InvalidRequest).challenge(Challenge::BearerOrDpop)
 }
 
 fn insufficient_scope() -> OAuthError {
@@ -101,7 +109,7 @@ fn insufficient_scope() -> OAuthError {
 async fn serve<S: Store>(
     req: &Request<'_>,
     store: &S,
-    now: impl FnOnce() -> Result<i64, OAuthError>,
+    env: impl FnOnce() -> Result<Env, OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
     match req.method {
         "GET" | "POST" => {}
@@ -117,21 +125,48 @@ async fn serve<S: Store>(
     } else {
         None
     };
-    let token = match bearer::extract(
+    let (token, scheme) = match bearer::extract(
         req.method,
         req.authorization,
         req.query,
         req.content_type,
         &body_params,
     )? {
-        Found::Token(t) => t,
+        Found::Token(t, s) => (t, s),
         Found::Missing => return Err(missing_token()),
     };
-    let now = now()?;
-    let grant = store
+    let env = env()?;
+    let now = env.now;
+    let bound = store
         .check_access_token(&hash_token(token), now)
-        .map_err(fault("grants.check-access-token"))?
-        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+        .map_err(fault("dpop.check-access-token"))?
+        .ok_or_else(|| {
+            let e = invalid_token("the access token is invalid, expired or revoked");
+            match scheme {
+                Scheme::Bearer => e,
+                Scheme::Dpop => e.challenge(Challenge::Dpop),
+            }
+        })?;
+    match (scheme, bound.jkt.as_deref()) {
+        (Scheme::Bearer, None) => {}
+        // RFC 9449 §7.2: a bound token is no bearer token.
+        (Scheme::Bearer, Some(_)) => {
+            return Err(OAuthError::with_description(
+                ErrorCode::InvalidToken,
+                "a DPoP-bound access token must be sent with the DPoP scheme and a proof",
+            )
+            .challenge(Challenge::Dpop))
+        }
+        (Scheme::Dpop, jkt) => match dpop::check(req.dpop, req.method, token, jkt, store, &env) {
+            Ok(()) => {}
+            Err(e) if e.code == ErrorCode::UseDpopNonce => {
+                let nonce = store.dpop_nonce(now).map_err(fault("dpop.nonce"))?;
+                return Ok(render(e).header("dpop-nonce", &nonce));
+            }
+            Err(e) => return Err(e),
+        },
+    }
+    let grant = bound.grant;
     let scope = token_scope(token)?;
     let Some(user_id) = grant.user_id.as_deref() else {
         // client_credentials: there is no End-User to describe.
@@ -286,7 +321,7 @@ fn preflight() -> HttpResponse {
         .header("access-control-allow-methods", "GET, POST")
         .header(
             "access-control-allow-headers",
-            "authorization, content-type",
+            "authorization, content-type, dpop",
         )
         .header("access-control-max-age", "86400")
 }

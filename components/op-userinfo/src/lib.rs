@@ -8,6 +8,7 @@
 //! wasm32 adapter below supplies op-store and the clock.
 
 pub mod bearer;
+pub mod dpop;
 pub mod endpoint;
 pub mod store;
 
@@ -19,10 +20,11 @@ pub const USERINFO_PATH: &str = "/userinfo";
 
 #[cfg(target_arch = "wasm32")]
 mod component {
+    use crate::endpoint::Env;
     use crate::endpoint::{self, Request};
-    use crate::store::{Client, Grant, Store, StoreError, User};
+    use crate::store::{BoundGrant, Client, Store, StoreError, User};
     use authrim_protocol::{Issuer, OAuthError};
-    use authrim_spin::store::{clients, grants, keys, users};
+    use authrim_spin::store::{clients, dpop, keys, one_time, users};
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
@@ -34,8 +36,26 @@ mod component {
             &self,
             token_hash: &str,
             now: i64,
-        ) -> Result<Option<Grant>, StoreError> {
-            grants::check_access_token(token_hash, now)
+        ) -> Result<Option<BoundGrant>, StoreError> {
+            dpop::check_access_token(token_hash, now)
+        }
+
+        fn mark_used(
+            &self,
+            namespace: &str,
+            key: &str,
+            expires_at: i64,
+            now: i64,
+        ) -> Result<bool, StoreError> {
+            one_time::mark_used(namespace, key, expires_at, now)
+        }
+
+        fn dpop_nonce(&self, now: i64) -> Result<String, StoreError> {
+            dpop::nonce(now)
+        }
+
+        fn check_dpop_nonce(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+            dpop::check_nonce(nonce, now)
         }
 
         fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -86,11 +106,27 @@ mod component {
     /// op-token).
     const MAX_JWKS_BYTES: usize = 64 * 1024;
 
-    fn now() -> Result<i64, OAuthError> {
-        std::time::SystemTime::now()
+    fn env() -> Result<Env, OAuthError> {
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
-            .map_err(|_| OAuthError::server_error())
+            .map_err(|_| OAuthError::server_error())?;
+        let issuer = spin_sdk::variables::get("issuer")
+            .ok()
+            .and_then(|raw| Issuer::parse(&raw).ok())
+            .ok_or_else(|| {
+                eprintln!("op-userinfo: variable `issuer` is missing or invalid");
+                OAuthError::server_error()
+            })?;
+        let dpop_require_nonce = match spin_sdk::variables::get("dpop_require_nonce") {
+            Ok(v) => v.trim() == "true",
+            Err(_) => false,
+        };
+        Ok(Env {
+            now,
+            uri: issuer.endpoint(crate::USERINFO_PATH),
+            dpop_require_nonce,
+        })
     }
 
     /// The raw wasi:http handler (`authrim_spin::wasi_http`): it keeps
@@ -104,9 +140,10 @@ mod component {
                     authorization: raw.authorization.as_deref(),
                     content_type: raw.content_type.as_deref(),
                     query: &raw.query,
+                    dpop: raw.dpop.as_deref(),
                     body: &raw.body,
                 };
-                endpoint::respond(&request, &SpinStore, now).await
+                endpoint::respond(&request, &SpinStore, env).await
             }
             Err(e) => endpoint::error_response(e),
         };

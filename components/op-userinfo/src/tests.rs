@@ -7,8 +7,9 @@ use authrim_protocol::secret::hash_token;
 use authrim_protocol::{HttpResponse, OAuthError};
 use serde_json::{json, Value};
 
+use crate::endpoint::Env;
 use crate::endpoint::{respond, Request};
-use crate::store::{Client, Grant, Store, StoreError, User};
+use crate::store::{BoundGrant, Client, Grant, Store, StoreError, User};
 
 /// The endpoint's futures only wait on `fetch_jwks`, which is ready at once
 /// here.
@@ -22,6 +23,15 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 }
 
 const NOW: i64 = 1_800_000_000;
+const USERINFO: &str = "https://op.example/userinfo";
+
+fn env() -> Env {
+    Env {
+        now: NOW,
+        uri: USERINFO.into(),
+        dpop_require_nonce: false,
+    }
+}
 
 #[derive(Default)]
 struct FakeStore {
@@ -30,12 +40,38 @@ struct FakeStore {
     users: HashMap<String, User>,
     /// Client metadata JSON by client_id; absent clients are plain `{}`.
     clients: HashMap<String, String>,
+    /// DPoP-bound tokens (by hash) and their key thumbprints.
+    jkts: HashMap<String, String>,
+    used: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Store for FakeStore {
-    fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError> {
+    fn check_access_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<BoundGrant>, StoreError> {
         assert_eq!(now, NOW);
-        Ok(self.tokens.get(token_hash).cloned())
+        Ok(self
+            .tokens
+            .get(token_hash)
+            .cloned()
+            .map(|grant| BoundGrant {
+                grant,
+                jkt: self.jkts.get(token_hash).cloned(),
+            }))
+    }
+
+    fn mark_used(&self, _: &str, key: &str, _: i64, _: i64) -> Result<bool, StoreError> {
+        Ok(self.used.borrow_mut().insert(key.to_string()))
+    }
+
+    fn dpop_nonce(&self, now: i64) -> Result<String, StoreError> {
+        Ok(format!("nonce-{now}"))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(nonce == format!("nonce-{now}"))
     }
 
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -205,9 +241,10 @@ fn call(
         authorization: auth,
         content_type,
         query,
+        dpop: None,
         body: body.as_bytes(),
     };
-    let r = block_on(respond(&req, &f.store, || Ok(NOW)));
+    let r = block_on(respond(&req, &f.store, || Ok(env())));
     assert_eq!(r.header_value("cache-control"), Some("no-store"));
     assert_eq!(r.header_value("access-control-allow-origin"), Some("*"));
     r
@@ -281,9 +318,9 @@ fn error_table() {
     let query = format!("access_token={}", f.tokens["profile"]);
     // (method, auth, query, content type, body, status, error, challenge)
     let table: Vec<Case> = vec![
-        ("GET", None, String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\""),
-        ("POST", None, String::new(), FORM, String::new(), 401, "", "Bearer realm=\"authrim\""),
-        ("GET", Some("Basic YTpi".into()), String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\""),
+        ("GET", None, String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\", DPoP algs=\"ES256 RS256\""),
+        ("POST", None, String::new(), FORM, String::new(), 401, "", "Bearer realm=\"authrim\", DPoP algs=\"ES256 RS256\""),
+        ("GET", Some("Basic YTpi".into()), String::new(), None, String::new(), 401, "", "Bearer realm=\"authrim\", DPoP algs=\"ES256 RS256\""),
         ("GET", Some(unknown), String::new(), None, String::new(), 401, "invalid_token",
          "Bearer realm=\"authrim\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\""),
         ("GET", Some(bearer("disabled")), String::new(), None, String::new(), 401, "invalid_token", "error=\"invalid_token\""),
@@ -328,7 +365,7 @@ fn error_table() {
 fn store_failures_are_server_errors() {
     struct Broken;
     impl Store for Broken {
-        fn check_access_token(&self, _: &str, _: i64) -> Result<Option<Grant>, StoreError> {
+        fn check_access_token(&self, _: &str, _: i64) -> Result<Option<BoundGrant>, StoreError> {
             Err(StoreError::Unavailable("disk I/O".into()))
         }
         fn user(&self, _: &str) -> Result<Option<User>, StoreError> {
@@ -346,15 +383,25 @@ fn store_failures_are_server_errors() {
         async fn fetch_jwks(&self, _: &str) -> Result<String, String> {
             unreachable!()
         }
+        fn mark_used(&self, _: &str, _: &str, _: i64, _: i64) -> Result<bool, StoreError> {
+            unreachable!()
+        }
+        fn dpop_nonce(&self, _: i64) -> Result<String, StoreError> {
+            unreachable!()
+        }
+        fn check_dpop_nonce(&self, _: &str, _: i64) -> Result<bool, StoreError> {
+            unreachable!()
+        }
     }
     let req = Request {
         method: "GET",
         authorization: Some("Bearer abc"),
         content_type: None,
         query: "",
+        dpop: None,
         body: b"",
     };
-    let r = block_on(respond(&req, &Broken, || Ok(NOW)));
+    let r = block_on(respond(&req, &Broken, || Ok(env())));
     assert_eq!(r.status, 500);
     assert!(!String::from_utf8_lossy(&r.body).contains("disk"));
     let r = block_on(respond(&req, &Broken, || Err(OAuthError::server_error())));

@@ -60,6 +60,17 @@ impl MasterKey {
         Ok(MasterKey(okm))
     }
 
+    /// A 256-bit key for another purpose (e.g. MACs over DPoP nonces),
+    /// derived with HKDF-SHA256 under its own `info`, so that it reveals
+    /// nothing about the key-encryption key or other derived keys.
+    pub fn derive(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), self.0.as_ref());
+        let mut okm = Zeroizing::new([0u8; 32]);
+        // 32 bytes is far below HKDF-SHA256's limit of 8160.
+        let _ = hk.expand(info, okm.as_mut());
+        okm
+    }
+
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(self.0.as_ref().into())
     }

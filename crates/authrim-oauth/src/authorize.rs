@@ -256,6 +256,8 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<CodeChallenge>,
     /// Whether the parameters came from a pushed request.
     pub pushed: bool,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -342,7 +344,26 @@ const CHECKS: &[(&str, Check)] = &[
     ("check_hints", check_hints),
     ("check_claims", check_claims),
     ("check_pkce", check_pkce),
+    ("check_dpop_jkt", check_dpop_jkt),
 ];
+
+/// RFC 9449 §10: `dpop_jkt` is a JWK SHA-256 thumbprint (RFC 7638), so 43
+/// base64url characters.
+fn check_dpop_jkt(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    match cx.get("dpop_jkt") {
+        None => Ok(()),
+        Some(j)
+            if j.len() == 43
+                && j.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+        )),
+    }
+}
 
 /// The request as it is being validated.
 struct Cx<'a> {
@@ -421,6 +442,7 @@ impl<'a> Cx<'a> {
             login_hint: owned("login_hint"),
             id_token_hint: owned("id_token_hint"),
             pushed: matches!(self.origin, Origin::Pushed { .. }),
+            dpop_jkt: owned("dpop_jkt"),
             redirect_uri: self.redirect_uri,
             scope: self.scope,
             prompt: self.prompt,
@@ -1337,7 +1359,23 @@ mod tests {
         }
         let names: Vec<&str> = CHECKS.iter().map(|(n, _)| *n).collect();
         assert_eq!(names.first(), Some(&"check_response_mode"));
-        assert_eq!(names.last(), Some(&"check_pkce"));
+        assert_eq!(names.last(), Some(&"check_dpop_jkt"));
+    }
+
+    #[test]
+    fn dpop_jkt_is_a_thumbprint() {
+        let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let r = run(&format!("{BASE}&dpop_jkt={jkt}")).unwrap();
+        assert_eq!(r.dpop_jkt.as_deref(), Some(jkt));
+        assert_eq!(run(BASE).unwrap().dpop_jkt, None);
+        for bad in [
+            "short",
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9X%2B",
+            &format!("{jkt}A"),
+        ] {
+            let err = run(&format!("{BASE}&dpop_jkt={bad}")).unwrap_err().error;
+            assert_eq!(err.code, ErrorCode::InvalidRequest, "{bad}");
+        }
     }
 
     #[test]

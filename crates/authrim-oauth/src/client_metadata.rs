@@ -413,6 +413,9 @@ pub struct ClientMetadata {
     /// between this client's polls, instead of `device_poll_interval`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_poll_interval: Option<u64>,
+    /// RFC 9449 §5.2: every token request of this client carries a DPoP
+    /// proof, so that all its access tokens are DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Default for ClientMetadata {
@@ -445,6 +448,7 @@ impl Default for ClientMetadata {
             allow_plain_pkce: false,
             device_code_ttl: None,
             device_poll_interval: None,
+            dpop_bound_access_tokens: false,
         }
     }
 }
@@ -561,6 +565,7 @@ impl ClientMetadata {
             }
             "default_max_age" => self.default_max_age = Some(unsigned(v)?),
             "require_auth_time" => self.require_auth_time = boolean(v)?,
+            "dpop_bound_access_tokens" => self.dpop_bound_access_tokens = boolean(v)?,
             "subject_type" => self.subject_type = SubjectType::from_value(v)?,
             "application_type" => self.application_type = ApplicationType::from_value(v)?,
             "allow_plain_pkce" => self.allow_plain_pkce = boolean(v)?,
@@ -1330,6 +1335,7 @@ mod tests {
             "allow_plain_pkce",
             "device_code_ttl",
             "device_poll_interval",
+            "dpop_bound_access_tokens",
             "unknown_member",
         ];
         for member in members {

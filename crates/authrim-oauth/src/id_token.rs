@@ -265,6 +265,15 @@ pub struct AccessTokenClaims {
     pub acr: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// RFC 9449 §6.1: `{"jkt": ...}` for a DPoP-bound token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim (RFC 7800) of a DPoP-bound token.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl AccessTokenClaims {
@@ -292,7 +301,14 @@ impl AccessTokenClaims {
             auth_time: None,
             acr: None,
             amr: Vec::new(),
+            cnf: None,
         }
+    }
+
+    /// Binds the token to a DPoP key (RFC 9449 §6.1).
+    pub fn with_jkt(mut self, jkt: Option<&str>) -> Self {
+        self.cnf = jkt.map(|j| Confirmation { jkt: j.to_string() });
+        self
     }
 
     /// The authentication the grant came from (RFC 9068 §2.2.1).

@@ -8,6 +8,7 @@ pub mod client_auth;
 pub mod client_lookup;
 pub mod client_metadata;
 pub mod device;
+pub mod dpop;
 pub mod encryption;
 pub mod form;
 pub mod pkce;

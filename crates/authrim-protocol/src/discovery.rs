@@ -133,6 +133,9 @@ pub struct ProviderMetadata {
     /// RFC 9207.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// RFC 9449 §5.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// Fields common to both documents.
@@ -171,6 +174,12 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.request_parameter_supported = Some(false);
         m.request_uri_parameter_supported = Some(false);
         m.authorization_response_iss_parameter_supported = Some(true);
+        m.dpop_signing_alg_values_supported = Some(
+            crate::error::DPOP_ALGS
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+        );
     }
     if let Some(mgmt) = &caps.management {
         m.registration_endpoint = url("/register");

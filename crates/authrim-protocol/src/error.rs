@@ -45,6 +45,9 @@ pub enum ErrorCode {
     AuthorizationPending,
     SlowDown,
     ExpiredToken,
+    // RFC 9449 §5, §7.1, §8
+    InvalidDpopProof,
+    UseDpopNonce,
     // Plain HTTP conditions, rendered in the same JSON shape.
     NotFound,
     MethodNotAllowed,
@@ -82,6 +85,8 @@ impl ErrorCode {
             AuthorizationPending => "authorization_pending",
             SlowDown => "slow_down",
             ExpiredToken => "expired_token",
+            InvalidDpopProof => "invalid_dpop_proof",
+            UseDpopNonce => "use_dpop_nonce",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
@@ -121,6 +126,8 @@ impl ErrorCode {
                 | MethodNotAllowed
                 | PayloadTooLarge
                 | UnsupportedTokenType
+                | InvalidDpopProof
+                | UseDpopNonce
         )
     }
 }
@@ -145,7 +152,18 @@ pub enum Challenge {
     Bearer,
     /// RFC 6749 §5.2: the client tried HTTP Basic authentication.
     Basic,
+    /// RFC 9449 §7.1: `WWW-Authenticate: DPoP algs="..."` with the error,
+    /// from a protected resource. `invalid_dpop_proof` and `use_dpop_nonce`
+    /// are 401 there (400 at the token endpoint, which sends no challenge).
+    Dpop,
+    /// A resource request without any credentials, where both schemes are
+    /// accepted: a bare `Bearer` and a bare `DPoP` challenge.
+    BearerOrDpop,
 }
+
+/// The JWS algorithms accepted in DPoP proofs (`algs` of the challenge and
+/// `dpop_signing_alg_values_supported`).
+pub const DPOP_ALGS: &[&str] = &["ES256", "RS256"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OAuthError {
@@ -213,8 +231,11 @@ impl OAuthError {
             error: self.code.as_str(),
             error_description: self.public_description(),
         };
-        let mut resp =
-            HttpResponse::json(self.code.status(), &body).header("cache-control", "no-store");
+        let status = match (&self.challenge, self.code) {
+            (Some(Challenge::Dpop), ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce) => 401,
+            _ => self.code.status(),
+        };
+        let mut resp = HttpResponse::json(status, &body).header("cache-control", "no-store");
         if let Some(allow) = self.allow {
             resp = resp.header("allow", allow);
         }
@@ -239,6 +260,20 @@ impl OAuthError {
                 }
                 v
             }
+            Challenge::Dpop => {
+                let mut v = format!("DPoP algs=\"{}\"", DPOP_ALGS.join(" "));
+                if self.code != ErrorCode::InvalidRequest || self.description.is_some() {
+                    v.push_str(&format!(", error=\"{}\"", self.code.as_str()));
+                    if let Some(d) = self.public_description() {
+                        v.push_str(&format!(", error_description=\"{}\"", quote_safe(d)));
+                    }
+                }
+                v
+            }
+            Challenge::BearerOrDpop => format!(
+                "Bearer realm=\"authrim\", DPoP algs=\"{}\"",
+                DPOP_ALGS.join(" ")
+            ),
         }
     }
 }
@@ -328,6 +363,29 @@ mod tests {
         assert_eq!(
             bare.header_value("www-authenticate"),
             Some("Bearer realm=\"authrim\"")
+        );
+    }
+
+    #[test]
+    fn dpop_challenge_per_rfc9449() {
+        let r = OAuthError::with_description(ErrorCode::InvalidDpopProof, "bad \"proof\"")
+            .challenge(Challenge::Dpop)
+            .to_response();
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            r.header_value("www-authenticate"),
+            Some("DPoP algs=\"ES256 RS256\", error=\"invalid_dpop_proof\", error_description=\"bad proof\"")
+        );
+        // At the token endpoint (no challenge) the same code is a 400.
+        let t = OAuthError::new(ErrorCode::UseDpopNonce).to_response();
+        assert_eq!(t.status, 400);
+        assert_eq!(body(&t)["error"], "use_dpop_nonce");
+        let both = OAuthError::new(ErrorCode::InvalidRequest)
+            .challenge(Challenge::BearerOrDpop)
+            .to_response();
+        assert_eq!(
+            both.header_value("www-authenticate"),
+            Some("Bearer realm=\"authrim\", DPoP algs=\"ES256 RS256\"")
         );
     }
 }

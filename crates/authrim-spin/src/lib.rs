@@ -116,6 +116,9 @@ pub mod wasi_http {
         pub cookie: Option<String>,
         /// `spin-client-addr`, set by the host.
         pub client_addr: Option<String>,
+        /// The `DPoP` proof (RFC 9449 §4.1); `invalid_dpop_proof` when the
+        /// header is repeated (§4.3 step 1).
+        pub dpop: Option<String>,
         pub body: Vec<u8>,
     }
 
@@ -156,6 +159,12 @@ pub mod wasi_http {
         let content_type = header("content-type")?;
         let authorization = header("authorization")?;
         let client_addr = header("spin-client-addr")?;
+        let dpop = header("dpop").map_err(|e| {
+            OAuthError::with_description(
+                authrim_protocol::ErrorCode::InvalidDpopProof,
+                e.description.unwrap_or_default(),
+            )
+        })?;
         let cookies = headers
             .get("cookie")
             .into_iter()
@@ -178,6 +187,7 @@ pub mod wasi_http {
             authorization,
             cookie,
             client_addr,
+            dpop,
             body,
         })
     }

@@ -4,6 +4,7 @@ mod clients_users_test;
 mod codes_test;
 mod consents_test;
 mod device_grants_test;
+mod dpop_test;
 mod grants_test;
 mod keys_test;
 mod one_time_test;

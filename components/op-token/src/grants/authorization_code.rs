@@ -19,12 +19,14 @@
 //! shared with the device grant; the refresh policy is written there.
 
 use authrim_jose::Jwks;
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_oauth::pkce::{verify_code_verifier, CodeChallenge};
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::OAuthError;
 
 use crate::client::Client;
+use crate::dpop;
 use crate::env::Env;
 use crate::issue::{self, invalid_grant, stored_scope, GrantData, TokenResponse, UserGrant};
 use crate::store::{fault, AuthCode, RedeemOutcome, Store, StoreError};
@@ -43,6 +45,7 @@ pub fn exchange<S: Store>(
     keys: Option<&Jwks>,
     store: &S,
     env: &Env,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("code")?;
     if code.len() > MAX_CODE_LEN {
@@ -54,6 +57,11 @@ pub fn exchange<S: Store>(
     let data = GrantData::from_json(&code.grant_json)?;
     check_redirect_uri(&code, &data, params.get("redirect_uri"))?;
     check_pkce(&code, client, params.get("code_verifier"))?;
+    dpop::check_binding(
+        data.dpop_jkt.as_deref(),
+        proof,
+        "the authorization code is bound to another DPoP key (dpop_jkt)",
+    )?;
     let user = issue::active_user(store, &code.user_id)?;
     if let Some(sid) = &code.sid {
         if !store
@@ -67,6 +75,7 @@ pub fn exchange<S: Store>(
     let scope = stored_scope(&code.scope)?;
     let grant_data = GrantData {
         redirect_uri_in_request: None,
+        dpop_jkt: issue::refresh_binding(client, proof),
         ..data
     };
     let issuing = UserGrant {
@@ -75,6 +84,7 @@ pub fn exchange<S: Store>(
         sid: code.sid.as_deref(),
         scope: &scope,
         data: &grant_data,
+        jkt: proof.map(|p| p.jkt.as_str()),
     };
     let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
     match store.attach_grant(&code_hash, &grant.id) {

@@ -7,6 +7,7 @@
 //! here. The grant has no user, no session and no refresh token; the access
 //! token's `sub` is the client_id (RFC 9068 §2.2).
 
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use authrim_protocol::{ErrorCode, OAuthError};
@@ -21,6 +22,7 @@ pub fn exchange<S: Store>(
     client: &Client,
     store: &S,
     env: &Env,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let scope = granted_scope(requested.as_ref(), client.metadata.scope.as_deref())?;
@@ -37,7 +39,14 @@ pub fn exchange<S: Store>(
     store
         .create_grant(&grant, None, grant.expires_at)
         .map_err(fault("grants.create"))?;
-    let access = issue::access_token(store, env, &grant, &scope, &data)?;
+    let access = issue::access_token(
+        store,
+        env,
+        &grant,
+        &scope,
+        &data,
+        proof.map(|p| p.jkt.as_str()),
+    )?;
     Ok(TokenResponse::new(access, &scope))
 }
 

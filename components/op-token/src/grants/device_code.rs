@@ -14,6 +14,7 @@
 //!    (`issue::start_user_grant`, `issue::user_tokens`).
 
 use authrim_jose::Jwks;
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, OAuthError};
@@ -34,6 +35,7 @@ pub fn exchange<S: Store>(
     keys: Option<&Jwks>,
     store: &S,
     env: &Env,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let code = params.require("device_code")?;
     if code.len() > MAX_DEVICE_CODE_LEN {
@@ -81,13 +83,17 @@ pub fn exchange<S: Store>(
         }
     }
     let scope = stored_scope(&approval.scope)?;
-    let data = GrantData::from_json(&approval.grant_json)?;
+    let data = GrantData {
+        dpop_jkt: issue::refresh_binding(client, proof),
+        ..GrantData::from_json(&approval.grant_json)?
+    };
     let issuing = UserGrant {
         client,
         user: &user,
         sid: approval.sid.as_deref(),
         scope: &scope,
         data: &data,
+        jkt: proof.map(|p| p.jkt.as_str()),
     };
     let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
     issue::user_tokens(store, env, &issuing, &grant, refresh_token, None, keys)

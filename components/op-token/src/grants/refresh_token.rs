@@ -11,12 +11,14 @@
 //! 4. The answer is a new access token and a new refresh token and no ID
 //!    Token (OIDC Core §12.2 allows leaving it out).
 
+use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_oauth::scope::Scope;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::OAuthError;
 
 use crate::client::Client;
+use crate::dpop;
 use crate::env::Env;
 use crate::issue::{self, invalid_grant, new_secret, stored_scope, GrantData, TokenResponse};
 use crate::store::{fault, Grant, RotateOutcome, Store};
@@ -31,6 +33,7 @@ pub fn exchange<S: Store>(
     client: &Client,
     store: &S,
     env: &Env,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
     let requested = params.get("scope").map(Scope::parse).transpose()?;
@@ -45,6 +48,8 @@ pub fn exchange<S: Store>(
     if let Some(grant) = &current {
         check_client(grant, client)?;
         narrowed(grant, requested.as_ref())?;
+        // Before rotating: a stolen bound token without its key changes nothing.
+        check_binding(grant, proof)?;
     }
 
     let new_token = new_secret()?;
@@ -72,7 +77,7 @@ pub fn exchange<S: Store>(
     // Reached without step 1 only if the token became current between the
     // two calls, which rotation never does; checked all the same.
     if current.is_none() {
-        if let Err(e) = check_client(&grant, client) {
+        if let Err(e) = check_client(&grant, client).and_then(|()| check_binding(&grant, proof)) {
             store
                 .revoke_grant(&grant.id, env.now)
                 .map_err(fault("grants.revoke"))?;
@@ -89,7 +94,14 @@ pub fn exchange<S: Store>(
         }
     }
     let data = GrantData::from_json(&grant.grant_json)?;
-    let access = issue::access_token(store, env, &grant, &scope, &data)?;
+    let access = issue::access_token(
+        store,
+        env,
+        &grant,
+        &scope,
+        &data,
+        proof.map(|p| p.jkt.as_str()),
+    )?;
     let mut response = TokenResponse::new(access, &scope);
     response.refresh_token = Some(new_token);
     Ok(response)
@@ -100,6 +112,17 @@ fn check_client(grant: &Grant, client: &Client) -> Result<(), OAuthError> {
         return Err(invalid_grant("refresh token was issued to another client"));
     }
     Ok(())
+}
+
+/// RFC 9449 §5: a refresh token bound to a DPoP key (a public client's)
+/// is only accepted with a proof of that key.
+fn check_binding(grant: &Grant, proof: Option<&Proof>) -> Result<(), OAuthError> {
+    let data = GrantData::from_json(&grant.grant_json)?;
+    dpop::check_binding(
+        data.dpop_jkt.as_deref(),
+        proof,
+        "the refresh token is bound to another DPoP key",
+    )
 }
 
 /// The scope of this access token: the grant's, or the narrower one asked for.
