@@ -92,8 +92,11 @@ fn jwcrypto_decrypts_every_alg_enc_pair_and_verifies_our_signatures() {
                 "id_token_signed_response_alg": if n.is_multiple_of(3) { "ES256" } else { "RS256" },
             });
             if signed_userinfo {
-                extra["userinfo_signed_response_alg"] =
-                    json!(if n.is_multiple_of(4) { "RS256" } else { "ES256" });
+                extra["userinfo_signed_response_alg"] = json!(if n.is_multiple_of(4) {
+                    "RS256"
+                } else {
+                    "ES256"
+                });
             }
             add_client(&data, &client_id, Some(SECRET), &rp(extra));
             let code = code_for(&app, &mut browser, &client_id, "openid email");
