@@ -27,6 +27,7 @@ mod bindings {
 
 pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::keys::KeyInfo;
+pub use bindings::exports::authrim::store::trusted_issuers::{SubjectMapping, TrustedIssuer};
 pub use bindings::exports::authrim::store::types::StoreError;
 pub use bindings::exports::authrim::store::users::User;
 
@@ -232,6 +233,33 @@ impl StoreClient {
             .call_delete(&mut store, client_id)
             .await?
             .map_err(|e| store_err("clients.delete", e))
+    }
+
+    /// `trusted-issuers.put`.
+    pub async fn put_issuer(&self, issuer: &TrustedIssuer) -> Result<()> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_trusted_issuers()
+            .call_put(&mut store, issuer)
+            .await?
+            .map_err(|e| store_err("trusted-issuers.put", e))
+    }
+
+    /// `trusted-issuers.list`.
+    pub async fn list_issuers(&self) -> Result<Vec<TrustedIssuer>> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_trusted_issuers()
+            .call_list(&mut store)
+            .await?
+            .map_err(|e| store_err("trusted-issuers.list", e))
+    }
+
+    /// `trusted-issuers.remove`.
+    pub async fn remove_issuer(&self, issuer: &str) -> Result<bool> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_trusted_issuers()
+            .call_remove(&mut store, issuer)
+            .await?
+            .map_err(|e| store_err("trusted-issuers.remove", e))
     }
 }
 

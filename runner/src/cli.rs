@@ -118,6 +118,54 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Trusted issuers of JWT bearer assertions (RFC 7523).
+    Issuer {
+        #[command(subcommand)]
+        command: IssuerCommand,
+    },
+}
+
+/// How an assertion's `sub` is mapped.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    /// `sub` is a user id or username of an enabled user.
+    User,
+    /// `sub` is a service identity; tokens have no user.
+    Service,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IssuerCommand {
+    /// Trust an issuer of JWT bearer assertions (or replace its settings).
+    Add {
+        /// The assertions' `iss`, compared exactly.
+        #[arg(long)]
+        issuer: String,
+        /// A file with the issuer's JWK Set (JSON).
+        #[arg(
+            long,
+            required_unless_present = "jwks_uri",
+            conflicts_with = "jwks_uri"
+        )]
+        jwks: Option<PathBuf>,
+        /// An https URL of the issuer's JWK Set (fetched like client keys).
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// A subject it may assert (repeatable); `*` for any.
+        #[arg(long = "subject", required = true)]
+        subjects: Vec<String>,
+        /// The scopes its tokens may carry, space-delimited (also the
+        /// default when a request names none).
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// What `sub` names.
+        #[arg(long, value_enum)]
+        mapping: Mapping,
+    },
+    /// List trusted issuers.
+    List,
+    /// Stop trusting an issuer.
+    Remove { issuer: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -476,6 +524,84 @@ async fn admin_client(client: &StoreClient, command: ClientCommand) -> Result<()
     Ok(())
 }
 
+async fn admin_issuer(client: &StoreClient, command: IssuerCommand) -> Result<()> {
+    use crate::admin::{SubjectMapping, TrustedIssuer};
+    match command {
+        IssuerCommand::Add {
+            issuer,
+            jwks,
+            jwks_uri,
+            subjects,
+            scope,
+            mapping,
+        } => {
+            let jwks_json = match jwks {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format_err!("cannot read {}: {e}", path.display()))?;
+                    // Fail here, not at the first assertion.
+                    let value: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|_| format_err!("{}: not JSON", path.display()))?;
+                    if !value.get("keys").is_some_and(serde_json::Value::is_array) {
+                        return Err(format_err!("{}: not a JWK Set", path.display()));
+                    }
+                    Some(text)
+                }
+                None => None,
+            };
+            if let Some(uri) = &jwks_uri {
+                if !uri.starts_with("https://") {
+                    return Err(format_err!("--jwks-uri must be an https URL"));
+                }
+            }
+            let t = TrustedIssuer {
+                issuer: issuer.clone(),
+                jwks_json,
+                jwks_uri,
+                allowed_subjects: subjects,
+                allowed_scopes: scope.split_whitespace().map(str::to_owned).collect(),
+                subject_mapping: match mapping {
+                    Mapping::User => SubjectMapping::User,
+                    Mapping::Service => SubjectMapping::Service,
+                },
+                created_at: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0),
+            };
+            client.put_issuer(&t).await?;
+            println!("trusted issuer {issuer}");
+        }
+        IssuerCommand::List => {
+            for i in client.list_issuers().await? {
+                let keys = match (&i.jwks_uri, &i.jwks_json) {
+                    (Some(uri), _) => uri.clone(),
+                    _ => "jwks by value".to_owned(),
+                };
+                let mapping = match i.subject_mapping {
+                    SubjectMapping::User => "user",
+                    SubjectMapping::Service => "service",
+                };
+                println!(
+                    "{}\t{}\tsubjects={}\tscope={}\t{}",
+                    i.issuer,
+                    mapping,
+                    i.allowed_subjects.join(","),
+                    i.allowed_scopes.join(" "),
+                    keys
+                );
+            }
+        }
+        IssuerCommand::Remove { issuer } => {
+            if !client.remove_issuer(&issuer).await? {
+                return Err(format_err!("no trusted issuer {issuer}"));
+            }
+            println!("removed trusted issuer {issuer}");
+        }
+    }
+    Ok(())
+}
+
 async fn admin(args: AdminArgs) -> Result<()> {
     let dir = manifest_dir(&args.app.manifest);
     let overrides = if args.dev {
@@ -520,6 +646,7 @@ async fn admin(args: AdminArgs) -> Result<()> {
         },
         AdminCommand::User { command } => admin_user(&client, command).await,
         AdminCommand::Client { command } => admin_client(&client, command).await,
+        AdminCommand::Issuer { command } => admin_issuer(&client, command).await,
     };
     app.dbs.close();
     result

@@ -14,8 +14,9 @@ use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
     clients, codes, consents, device_grants, dpop, grants, keys, one_time, rate_limits, sessions,
-    users, AccessToken, AuthCode, BoundGrant, Client, Consent, DeviceApproval, DeviceRequest,
-    Grant, KeyInfo, PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, User,
+    trusted_issuers, users, AccessToken, AuthCode, BoundGrant, Client, Consent, DeviceApproval,
+    DeviceRequest, Grant, KeyInfo, PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError,
+    TrustedIssuer, User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -408,3 +409,21 @@ impl wit::dpop::Guest for Store {
 }
 
 crate::bindings::export!(Store with_types_in crate::bindings);
+
+impl wit::trusted_issuers::Guest for Store {
+    fn put(i: TrustedIssuer) -> Result<(), StoreError> {
+        with_db(|db| trusted_issuers::put(db, &i))
+    }
+
+    fn get(issuer: String) -> Result<Option<TrustedIssuer>, StoreError> {
+        with_db(|db| trusted_issuers::get(db, &issuer))
+    }
+
+    fn list() -> Result<Vec<TrustedIssuer>, StoreError> {
+        with_db(|db| trusted_issuers::list(db))
+    }
+
+    fn remove(issuer: String) -> Result<bool, StoreError> {
+        with_db(|db| trusted_issuers::remove(db, &issuer))
+    }
+}

@@ -7,7 +7,7 @@
 //! Shape: a pure core and a thin adapter.
 //! - [`sql`]: the seam, a one-method [`sql::Sql`] trait.
 //! - [`keys`], [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`]: the store logic, one module per interface, written
+//!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`], [`trusted_issuers`]: the store logic, one module per interface, written
 //!   against `Sql` and tested natively with rusqlite on the real schema.
 //! - `component` (wasm32 only): implements `Sql` with Spin's SQLite, reads
 //!   the clock, the `master_key` variable and `wasi:random`, and exports
@@ -37,6 +37,7 @@ pub mod one_time;
 pub mod rate_limits;
 pub mod sessions;
 pub mod sql;
+pub mod trusted_issuers;
 pub mod users;
 
 #[cfg(target_arch = "wasm32")]
@@ -57,5 +58,6 @@ pub use bindings::exports::authrim::store::dpop::BoundGrant;
 pub use bindings::exports::authrim::store::grants::{AccessToken, Grant, RotateOutcome};
 pub use bindings::exports::authrim::store::keys::KeyInfo;
 pub use bindings::exports::authrim::store::sessions::Session;
+pub use bindings::exports::authrim::store::trusted_issuers::{SubjectMapping, TrustedIssuer};
 pub use bindings::exports::authrim::store::types::StoreError;
 pub use bindings::exports::authrim::store::users::User;

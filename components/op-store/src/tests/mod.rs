@@ -11,6 +11,7 @@ mod one_time_test;
 mod rate_limits_test;
 mod secrets_test;
 mod sessions_test;
+mod trusted_issuers_test;
 
 use crate::testing::TestDb;
 use crate::{
