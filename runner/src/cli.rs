@@ -661,6 +661,102 @@ mod tests {
     }
 
     #[test]
+    fn issuer_add_parses() {
+        let Command::Admin(a) = parse(&[
+            "admin",
+            "issuer",
+            "add",
+            "--issuer",
+            "https://idp.example",
+            "--jwks-uri",
+            "https://idp.example/jwks",
+            "--subject",
+            "a",
+            "--subject",
+            "b",
+            "--mapping",
+            "service",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        let AdminCommand::Issuer {
+            command:
+                IssuerCommand::Add {
+                    jwks,
+                    jwks_uri,
+                    subjects,
+                    scope,
+                    mapping,
+                    ..
+                },
+        } = a.command
+        else {
+            panic!()
+        };
+        assert_eq!(jwks, None);
+        assert_eq!(jwks_uri.as_deref(), Some("https://idp.example/jwks"));
+        assert_eq!(subjects, ["a", "b"]);
+        assert_eq!(scope, "");
+        assert_eq!(mapping, Mapping::Service);
+        // Exactly one key source, at least one subject, a mapping.
+        for bad in [
+            &[
+                "admin",
+                "issuer",
+                "add",
+                "--issuer",
+                "i",
+                "--subject",
+                "*",
+                "--mapping",
+                "user",
+            ][..],
+            &[
+                "admin",
+                "issuer",
+                "add",
+                "--issuer",
+                "i",
+                "--jwks",
+                "f",
+                "--jwks-uri",
+                "https://i/j",
+                "--subject",
+                "*",
+                "--mapping",
+                "user",
+            ],
+            &[
+                "admin",
+                "issuer",
+                "add",
+                "--issuer",
+                "i",
+                "--jwks",
+                "f",
+                "--mapping",
+                "user",
+            ],
+            &[
+                "admin",
+                "issuer",
+                "add",
+                "--issuer",
+                "i",
+                "--jwks",
+                "f",
+                "--subject",
+                "*",
+            ],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn up_defaults() {
         let Command::Up(a) = parse(&["up"]).unwrap().command else {
             panic!()

@@ -19,4 +19,5 @@ mod keys;
 mod management;
 mod size_budgets;
 mod token;
+mod trusted_issuers;
 mod userinfo;
