@@ -11,6 +11,7 @@ mod browser;
 mod discovery;
 mod durability;
 mod http_errors;
+mod hybrid;
 mod interop;
 mod keys;
 mod management;

@@ -2,6 +2,7 @@
 //! come from the code that implements them (authrim-oauth) wherever such a
 //! list exists, so the document cannot drift from the endpoints.
 
+use authrim_oauth::authorize::RESPONSE_TYPES_SUPPORTED;
 use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::pkce::METHODS_SUPPORTED;
 use authrim_oauth::response_mode::ResponseMode;
@@ -57,8 +58,14 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
                 "offline_access",
             ]),
             claims,
+            response_types: strings(&RESPONSE_TYPES_SUPPORTED),
             response_modes: strings(&ResponseMode::SUPPORTED),
-            grant_types: strings(&["authorization_code", "refresh_token", "client_credentials"]),
+            grant_types: strings(&[
+                "authorization_code",
+                "implicit",
+                "refresh_token",
+                "client_credentials",
+            ]),
             token_endpoint_auth_methods: strings(CLIENT_AUTH_METHODS),
             token_endpoint_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
             code_challenge_methods: strings(METHODS_SUPPORTED),

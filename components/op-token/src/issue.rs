@@ -2,7 +2,9 @@
 //! tokens and the token response (RFC 6749 §5.1).
 
 use authrim_oauth::claims::ClaimsRequest;
-use authrim_oauth::id_token::{AccessTokenClaims, ACCESS_TOKEN_TYP};
+use authrim_oauth::id_token::{
+    mint_access_token, AccessTokenGrant, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP,
+};
 use authrim_oauth::scope::Scope;
 use authrim_protocol::secret::{hash_token, random_token};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
@@ -11,10 +13,6 @@ use serde_json::Value;
 
 use crate::env::Env;
 use crate::store::{fault, internal, AccessToken, Grant, Store};
-
-/// Access tokens are signed with ES256: about a tenth of the cost of RS256
-/// in a component, and only this OP checks them (by their hash).
-pub const ACCESS_TOKEN_ALG: &str = "ES256";
 
 /// The `grant-json` of codes (written by op-auth) and of grants (written
 /// here): the authentication the grant rests on and the claims request.
@@ -110,7 +108,8 @@ pub fn new_grant(
 
 /// A JWT access token (RFC 9068) issued in `grant` with `scope`, recorded
 /// by its hash so that this OP recognises (and can revoke) it. It expires
-/// with its grant at the latest.
+/// with its grant at the latest (`authrim_oauth::id_token::mint_access_token`,
+/// shared with the authorization endpoint).
 pub fn access_token<S: Store>(
     store: &S,
     env: &Env,
@@ -118,27 +117,26 @@ pub fn access_token<S: Store>(
     scope: &Scope,
     data: &GrantData,
 ) -> Result<IssuedAccessToken, OAuthError> {
-    let expires_at = env
-        .now
-        .saturating_add(env.access_token_ttl)
-        .min(grant.expires_at);
     let jti = new_secret()?;
-    let mut claims = AccessTokenClaims::new(
+    let minted = AccessTokenGrant {
+        client_id: &grant.client_id,
+        user_id: grant.user_id.as_deref(),
+        expires_at: grant.expires_at,
+        authentication: data
+            .auth_time
+            .map(|t| (t, data.acr.as_deref(), data.amr.as_slice())),
+    };
+    let (claims, expires_at) = mint_access_token(
         &env.issuer,
-        env.issuer.as_str(),
-        grant.user_id.as_deref(),
-        &grant.client_id,
+        &minted,
+        scope,
         &jti,
         env.now,
-        expires_at - env.now,
-        scope,
+        env.access_token_ttl,
     );
-    if let (Some(_), Some(auth_time)) = (&grant.user_id, data.auth_time) {
-        claims = claims.with_authentication(auth_time, data.acr.as_deref(), &data.amr);
-    }
     let token = store
         .sign_jwt(
-            ACCESS_TOKEN_ALG,
+            ACCESS_TOKEN_ALG.as_str(),
             Some(ACCESS_TOKEN_TYP),
             &claims.to_claims_json(),
         )

@@ -21,12 +21,26 @@ use crate::claims::ClaimsRequest;
 use crate::client_metadata::{ClientId, ClientMetadata, RedirectUri, ResponseType};
 use crate::form::Params;
 use crate::pkce::{CodeChallenge, PkcePolicy};
-use crate::response_mode::{self, ResponseMode};
+use crate::response_mode::{self, Issued, ResponseMode};
 use crate::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::{ErrorCode, HttpResponse, Issuer, OAuthError};
 
 /// The `request_uri` prefix of pushed authorization requests (RFC 9126 §2.2).
 pub const PAR_REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// The response types the authorization endpoint serves (discovery
+/// `response_types_supported`): the code flow, the hybrid flow (OIDC Core
+/// §3.3) and the OpenID implicit flow (§3.2). A client uses those it
+/// registered. `token` alone (the plain OAuth implicit grant, which the
+/// OAuth 2.0 Security BCP advises against) and `none` are not offered.
+pub const RESPONSE_TYPES_SUPPORTED: [&str; 6] = [
+    "code",
+    "code id_token",
+    "code token",
+    "code id_token token",
+    "id_token",
+    "id_token token",
+];
 
 /// Length limits of free-text parameters, in bytes.
 pub const MAX_NONCE_LEN: usize = 512;
@@ -236,7 +250,7 @@ pub struct AuthorizationRequest {
     /// Whether `redirect_uri` was in the request. If it was, the token
     /// request must repeat it (RFC 6749 §4.1.3); keep it with the code.
     pub redirect_uri_in_request: bool,
-    /// Always `code` today.
+    /// One of [`RESPONSE_TYPES_SUPPORTED`], registered by the client.
     pub response_type: ResponseType,
     pub response_mode: ResponseMode,
     /// Requested scope, limited to the client's registered scope, with
@@ -283,15 +297,22 @@ impl AuthorizationRequest {
         .to_response(issuer)
     }
 
-    /// The successful response carrying `code`.
-    pub fn success_response(&self, issuer: &Issuer, code: &str) -> HttpResponse {
+    /// The successful response carrying what was `issued`.
+    pub fn success_response(&self, issuer: &Issuer, issued: &Issued<'_>) -> HttpResponse {
         response_mode::success_response(
             self.redirect_uri.as_str(),
             self.response_mode,
             issuer,
-            code,
+            issued,
             self.state.as_deref(),
         )
+    }
+
+    /// Whether an access token results from this request, at once or by
+    /// redeeming the code: then the scope's claims are served by UserInfo
+    /// and not put in the ID Token (OIDC Core §5.4).
+    pub fn access_token_results(&self) -> bool {
+        self.response_type.has_code() || self.response_type.has_token()
     }
 }
 
@@ -333,8 +354,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("check_response_mode", check_response_mode),
     ("check_request_object", check_request_object),
     ("check_response_type", check_response_type),
+    ("check_response_mode_fits", check_response_mode_fits),
     ("check_par_required", check_par_required),
     ("check_scope", check_scope),
+    ("check_openid_for_id_token", check_openid_for_id_token),
     ("check_prompt", check_prompt),
     ("check_offline_access", check_offline_access),
     ("check_max_age", check_max_age),
@@ -351,6 +374,7 @@ struct Cx<'a> {
     origin: Origin<'a>,
     config: &'a AuthorizeConfig,
     redirect_uri: RedirectUri,
+    response_type: ResponseType,
     response_mode: ResponseMode,
     scope: Scope,
     prompt: Prompt,
@@ -375,6 +399,7 @@ impl<'a> Cx<'a> {
             origin,
             config,
             redirect_uri,
+            response_type: ResponseType::CODE,
             response_mode: ResponseMode::Query,
             scope: Scope::default(),
             prompt: Prompt::default(),
@@ -391,14 +416,16 @@ impl<'a> Cx<'a> {
     }
 
     /// Where errors after the redirect URI check go: the requested mode if
-    /// it is valid, else the default of the requested response type.
+    /// it is valid (and may carry the requested response type), else the
+    /// default of the requested response type.
     fn redirect_disposition(&self) -> ErrorDisposition {
+        let requested_type = self.get("response_type").unwrap_or("code");
+        let default = ResponseMode::default_for(requested_type);
         let mode = self
             .get("response_mode")
             .and_then(|m| ResponseMode::parse(m).ok())
-            .unwrap_or_else(|| {
-                ResponseMode::default_for(self.get("response_type").unwrap_or("code"))
-            });
+            .filter(|m| *m != ResponseMode::Query || default == ResponseMode::Query)
+            .unwrap_or(default);
         ErrorDisposition::Redirect {
             redirect_uri: self.redirect_uri.clone(),
             response_mode: mode,
@@ -414,7 +441,7 @@ impl<'a> Cx<'a> {
         AuthorizationRequest {
             client_id: self.client.client_id.clone(),
             redirect_uri_in_request: self.params.contains("redirect_uri"),
-            response_type: ResponseType::CODE,
+            response_type: self.response_type,
             response_mode: self.response_mode,
             state: owned("state"),
             nonce: owned("nonce"),
@@ -489,11 +516,23 @@ fn check_redirect_uri(params: &Params, client: ClientRef<'_>) -> Result<Redirect
     }
 }
 
+/// `response_mode`, or the default of the requested response type
+/// (`fragment` for those returning tokens).
 fn check_response_mode(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     cx.response_mode = match cx.get("response_mode") {
         Some(m) => ResponseMode::parse(m)?,
-        None => ResponseMode::default_for("code"),
+        None => ResponseMode::default_for(cx.get("response_type").unwrap_or("code")),
     };
+    Ok(())
+}
+
+/// Tokens are never sent in the query (`ResponseMode::allowed_for`).
+fn check_response_mode_fits(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if !cx.response_mode.allowed_for(cx.response_type) {
+        return Err(OAuthError::invalid_request(
+            "response_mode query is not allowed for a response type that returns tokens",
+        ));
+    }
     Ok(())
 }
 
@@ -523,26 +562,44 @@ fn check_request_object(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// `code` is the only response type; the client must have registered it.
+/// One of [`RESPONSE_TYPES_SUPPORTED`] (`unsupported_response_type`
+/// otherwise), registered by the client (`unauthorized_client` otherwise,
+/// RFC 6749 §4.1.2.1).
 fn check_response_type(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     let Some(raw) = cx.get("response_type") else {
         return Err(OAuthError::invalid_request(
             "missing required parameter response_type",
         ));
     };
-    match ResponseType::parse(raw) {
-        Some(ResponseType::CODE) if cx.client.metadata.allows_response_type(ResponseType::CODE) => {
-            Ok(())
-        }
-        Some(ResponseType::CODE) => Err(OAuthError::with_description(
-            ErrorCode::UnauthorizedClient,
-            "the client is not registered for response_type code",
-        )),
-        _ => Err(OAuthError::with_description(
+    let Some(rt) = ResponseType::parse(raw).filter(|rt| supported(*rt)) else {
+        return Err(OAuthError::with_description(
             ErrorCode::UnsupportedResponseType,
-            "only response_type code is supported",
-        )),
+            "unsupported response_type",
+        ));
+    };
+    if !cx.client.metadata.allows_response_type(rt) {
+        return Err(OAuthError::with_description(
+            ErrorCode::UnauthorizedClient,
+            format!("the client is not registered for response_type {rt}"),
+        ));
     }
+    cx.response_type = rt;
+    Ok(())
+}
+
+fn supported(rt: ResponseType) -> bool {
+    RESPONSE_TYPES_SUPPORTED.contains(&rt.as_str())
+}
+
+/// An ID Token is an OpenID Connect response: `id_token` needs the
+/// `openid` scope (OIDC Core §3.2.2.1, §3.3.2.1).
+fn check_openid_for_id_token(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if cx.response_type.has_id_token() && !cx.scope.has_openid() {
+        return Err(OAuthError::invalid_request(
+            "response_type id_token needs the openid scope",
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 9126 §4: a client (or server) that requires PAR may not send its
@@ -609,9 +666,16 @@ fn check_max_age(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// `state` is opaque and echoed; `nonce` is optional for the code flow.
-/// Both are bounded.
+/// `state` is opaque and echoed; `nonce` is optional for the code flow
+/// and `code token`, and REQUIRED whenever the authorization endpoint
+/// returns an ID Token (OIDC Core §3.2.2.1, §3.3.2.1), which is what
+/// protects that token against replay. Both are bounded.
 fn check_state_and_nonce(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if cx.response_type.has_id_token() && cx.get("nonce").is_none_or(str::is_empty) {
+        return Err(OAuthError::invalid_request(
+            "nonce is required for a response type that returns an ID Token",
+        ));
+    }
     if cx.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
         return Err(OAuthError::invalid_request("state is too long"));
     }
@@ -662,6 +726,15 @@ fn check_claims(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
 /// RFC 7636 (`pkce`): S256, or plain where the client allows it; public
 /// clients (and every client when configured) must send S256.
 fn check_pkce(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    // No code, nothing to bind: a challenge would never be checked.
+    if !cx.response_type.has_code() {
+        if cx.params.contains("code_challenge") || cx.params.contains("code_challenge_method") {
+            return Err(OAuthError::invalid_request(
+                "code_challenge is only for response types that return a code",
+            ));
+        }
+        return Ok(());
+    }
     let policy = PkcePolicy::for_client(cx.client.metadata, cx.config.require_pkce);
     cx.code_challenge = CodeChallenge::from_request(
         cx.get("code_challenge"),
@@ -884,15 +957,30 @@ mod tests {
             ),
             (
                 with("response_type", "id_token"),
-                UnsupportedResponseType,
+                UnauthorizedClient,
                 Client(ResponseMode::Fragment),
-                "id_token",
+                "id_token not registered",
             ),
             (
                 with("response_type", "code+id_token"),
-                UnsupportedResponseType,
+                UnauthorizedClient,
                 Client(ResponseMode::Fragment),
-                "hybrid",
+                "hybrid not registered",
+            ),
+            (
+                format!(
+                    "{}&response_mode=query",
+                    with("response_type", "code+id_token")
+                ),
+                UnauthorizedClient,
+                Client(ResponseMode::Fragment),
+                "query never carries a hybrid error",
+            ),
+            (
+                with("response_type", "code+code"),
+                UnsupportedResponseType,
+                Client(q),
+                "repeated word",
             ),
             (
                 with("response_type", "none"),
@@ -1057,6 +1145,163 @@ mod tests {
             assert_eq!(err.error.code, code, "{why}: {:?}", err.error);
             assert_eq!(goes(&err), expected, "{why}");
         }
+    }
+
+    /// A client registered for every front-channel response type.
+    fn front_channel_client() -> ClientMetadata {
+        ClientMetadata::from_json(
+            r#"{"redirect_uris":["https://client.example.org/cb"],
+                "grant_types":["authorization_code","implicit"],
+                "response_types":["code","code id_token","code token",
+                  "code id_token token","id_token","id_token token"]}"#,
+        )
+        .unwrap()
+    }
+
+    fn run_front(query: &str) -> Result<AuthorizationRequest, AuthorizeError> {
+        run_with(
+            query,
+            &front_channel_client(),
+            Origin::Authorize,
+            &AuthorizeConfig::default(),
+        )
+    }
+
+    #[test]
+    fn hybrid_and_implicit_requests() {
+        let table = [
+            ("code", None, ResponseMode::Query, true),
+            ("code+id_token", Some("n"), ResponseMode::Fragment, true),
+            ("code+token", None, ResponseMode::Fragment, true),
+            (
+                "code+id_token+token",
+                Some("n"),
+                ResponseMode::Fragment,
+                true,
+            ),
+            (
+                "token+id_token+code",
+                Some("n"),
+                ResponseMode::Fragment,
+                true,
+            ),
+            ("id_token", Some("n"), ResponseMode::Fragment, false),
+            ("id_token+token", Some("n"), ResponseMode::Fragment, true),
+        ];
+        for (rt, nonce, mode, access) in table {
+            let mut q = with("response_type", rt);
+            if let Some(n) = nonce {
+                q.push_str(&format!("&nonce={n}"));
+            }
+            let r = run_front(&q).unwrap_or_else(|e| panic!("{rt}: {e:?}"));
+            let expected = ResponseType::parse(&rt.replace('+', " ")).unwrap();
+            assert_eq!(r.response_type, expected, "{rt}");
+            assert_eq!(r.response_mode, mode, "{rt}");
+            assert_eq!(r.access_token_results(), access, "{rt}");
+            assert_eq!(r.nonce.as_deref(), nonce, "{rt}");
+            // form_post is allowed for all of them.
+            let r = run_front(&format!("{q}&response_mode=form_post")).unwrap();
+            assert_eq!(r.response_mode, ResponseMode::FormPost, "{rt}");
+        }
+    }
+
+    #[test]
+    fn hybrid_and_implicit_negative_table() {
+        use ErrorCode::*;
+        let frag = ResponseMode::Fragment;
+        let table: Vec<(String, ErrorCode, ResponseMode, &str)> = vec![
+            (
+                with("response_type", "id_token"),
+                InvalidRequest,
+                frag,
+                "id_token without nonce",
+            ),
+            (
+                with("response_type", "code+id_token"),
+                InvalidRequest,
+                frag,
+                "hybrid without nonce",
+            ),
+            (
+                format!("{}&nonce=", with("response_type", "id_token+token")),
+                InvalidRequest,
+                frag,
+                "empty nonce",
+            ),
+            (
+                format!(
+                    "{}&nonce=n&response_mode=query",
+                    with("response_type", "code+id_token")
+                ),
+                InvalidRequest,
+                frag,
+                "query for hybrid",
+            ),
+            (
+                format!(
+                    "{}&response_mode=query",
+                    with("response_type", "code+token")
+                ),
+                InvalidRequest,
+                frag,
+                "query for code token",
+            ),
+            (
+                format!("{}&nonce=n", with("response_type", "token")),
+                UnsupportedResponseType,
+                frag,
+                "plain OAuth implicit is off",
+            ),
+            (
+                format!("{}&nonce=n", with("response_type", "id_token"))
+                    .replace("scope=openid", "scope=profile"),
+                InvalidRequest,
+                frag,
+                "id_token without openid",
+            ),
+            (
+                format!(
+                    "{}&nonce=n&code_challenge={CHALLENGE}&code_challenge_method=S256",
+                    with("response_type", "id_token")
+                ),
+                InvalidRequest,
+                frag,
+                "PKCE without a code",
+            ),
+            (
+                format!(
+                    "{}&nonce={}",
+                    with("response_type", "id_token"),
+                    "n".repeat(MAX_NONCE_LEN + 1)
+                ),
+                InvalidRequest,
+                frag,
+                "oversized nonce",
+            ),
+        ];
+        for (q, code, mode, why) in table {
+            let err = run_front(&q).expect_err(why);
+            assert_eq!(err.error.code, code, "{why}: {:?}", err.error);
+            match err.disposition {
+                ErrorDisposition::Redirect { response_mode, .. } => {
+                    assert_eq!(response_mode, mode, "{why}")
+                }
+                d => panic!("{why}: {d:?}"),
+            }
+        }
+        // A public client needs no PKCE for an implicit response type.
+        let mut public = front_channel_client();
+        public.token_endpoint_auth_method = AuthMethod::None;
+        let q = format!("{}&nonce=n", with("response_type", "id_token+token"));
+        let cfg = AuthorizeConfig::default();
+        assert!(run_with(&q, &public, Origin::Authorize, &cfg).is_ok());
+        let q = format!("{}&nonce=n", with("response_type", "code+id_token"));
+        let err = run_with(&q, &public, Origin::Authorize, &cfg).unwrap_err();
+        assert_eq!(
+            err.error.code,
+            ErrorCode::InvalidRequest,
+            "hybrid keeps PKCE"
+        );
     }
 
     #[test]
@@ -1296,7 +1541,7 @@ mod tests {
             "https%3A%2F%2Fclient.example.org%2Fcb2%3Fx%3D1",
         );
         let r = run(&q).unwrap();
-        let resp = r.success_response(&iss, "SplxlOBeZQQYbYS6WxSbIA");
+        let resp = r.success_response(&iss, &Issued::code("SplxlOBeZQQYbYS6WxSbIA"));
         assert_eq!(
             resp.header_value("location"),
             Some("https://client.example.org/cb2?x=1&code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj&iss=https%3A%2F%2Fid.example.com")

@@ -10,6 +10,7 @@
 //! Values are percent-encoded with `%20` for spaces, which both
 //! `application/x-www-form-urlencoded` and `decodeURIComponent` decode.
 
+use crate::client_metadata::ResponseType;
 use authrim_protocol::{HttpResponse, Issuer, OAuthError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -65,6 +66,15 @@ impl ResponseMode {
             ResponseMode::Query
         }
     }
+
+    /// Whether this mode may carry the response of `response_type`: never
+    /// `query` for a response that returns a token or ID Token from the
+    /// authorization endpoint (Multiple Response Type Encoding Practices
+    /// §2.1: "the query encoding MUST NOT be used" for them; OIDC Core
+    /// §3.2.2.5, §3.3.2.5), so tokens never land in logs and Referer headers.
+    pub fn allowed_for(self, response_type: ResponseType) -> bool {
+        !(self == ResponseMode::Query && response_type.is_implicit())
+    }
 }
 
 impl fmt::Display for ResponseMode {
@@ -73,15 +83,54 @@ impl fmt::Display for ResponseMode {
     }
 }
 
-/// The successful authorization response of the code flow.
+/// What a successful authorization response carries besides `state` and
+/// `iss`: the code, and for the implicit and hybrid flows the access token
+/// and ID Token (OIDC Core §3.2.2.5, §3.3.2.5; RFC 6749 §4.2.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Issued<'a> {
+    pub code: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    /// Lifetime of `access_token` in seconds.
+    pub expires_in: i64,
+    /// The granted scope, sent with an access token (RFC 6749 §4.2.2).
+    pub scope: Option<&'a str>,
+    pub id_token: Option<&'a str>,
+}
+
+impl<'a> Issued<'a> {
+    /// The code flow's response: a code alone.
+    pub fn code(code: &'a str) -> Self {
+        Issued {
+            code: Some(code),
+            ..Issued::default()
+        }
+    }
+}
+
+/// The successful authorization response.
 pub fn success_response(
     redirect_uri: &str,
     mode: ResponseMode,
     issuer: &Issuer,
-    code: &str,
+    issued: &Issued<'_>,
     state: Option<&str>,
 ) -> HttpResponse {
-    let mut params = vec![("code", code)];
+    let expires_in = issued.expires_in.to_string();
+    let mut params = Vec::with_capacity(8);
+    if let Some(c) = issued.code {
+        params.push(("code", c));
+    }
+    if let Some(t) = issued.access_token {
+        params.push(("access_token", t));
+        params.push(("token_type", "Bearer"));
+        params.push(("expires_in", expires_in.as_str()));
+        if let Some(s) = issued.scope {
+            params.push(("scope", s));
+        }
+    }
+    if let Some(t) = issued.id_token {
+        params.push(("id_token", t));
+    }
     if let Some(s) = state {
         params.push(("state", s));
     }
@@ -266,6 +315,23 @@ mod tests {
     }
 
     #[test]
+    fn query_never_carries_tokens() {
+        for (rt, query_ok) in [
+            ("code", true),
+            ("code id_token", false),
+            ("code token", false),
+            ("code id_token token", false),
+            ("id_token", false),
+            ("id_token token", false),
+        ] {
+            let rt = ResponseType::parse(rt).unwrap();
+            assert_eq!(ResponseMode::Query.allowed_for(rt), query_ok, "{rt}");
+            assert!(ResponseMode::Fragment.allowed_for(rt), "{rt}");
+            assert!(ResponseMode::FormPost.allowed_for(rt), "{rt}");
+        }
+    }
+
+    #[test]
     fn query_success_respects_an_existing_query() {
         let table = [
             (
@@ -290,7 +356,13 @@ mod tests {
             ),
         ];
         for (uri, expected) in table {
-            let r = success_response(uri, ResponseMode::Query, &iss(), "c1", Some("s &x"));
+            let r = success_response(
+                uri,
+                ResponseMode::Query,
+                &iss(),
+                &Issued::code("c1"),
+                Some("s &x"),
+            );
             assert_eq!(location(&r), expected, "{uri}");
         }
     }
@@ -301,12 +373,50 @@ mod tests {
             "https://rp.example/cb?a=1",
             ResponseMode::Fragment,
             &iss(),
-            "c+/=",
+            &Issued::code("c+/="),
             None,
         );
         assert_eq!(
             location(&r),
             "https://rp.example/cb?a=1#code=c%2B%2F%3D&iss=https%3A%2F%2Fid.example.com"
+        );
+    }
+
+    #[test]
+    fn hybrid_success_carries_every_token() {
+        let issued = Issued {
+            code: Some("c1"),
+            access_token: Some("at.x.y"),
+            expires_in: 3600,
+            scope: Some("openid email"),
+            id_token: Some("id.x.y"),
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::Fragment,
+            &iss(),
+            &issued,
+            Some("s"),
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb#code=c1&access_token=at.x.y&token_type=Bearer&expires_in=3600\
+             &scope=openid%20email&id_token=id.x.y&state=s&iss=https%3A%2F%2Fid.example.com"
+        );
+        let id_only = Issued {
+            id_token: Some("id.x.y"),
+            ..Issued::default()
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::Fragment,
+            &iss(),
+            &id_only,
+            None,
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb#id_token=id.x.y&iss=https%3A%2F%2Fid.example.com"
         );
     }
 
@@ -372,7 +482,7 @@ mod tests {
             "https://rp.example/cb?a=\"b\"&c=<d>",
             ResponseMode::FormPost,
             &iss(),
-            "c1",
+            &Issued::code("c1"),
             Some(evil),
         );
         assert_eq!(r.status, 200);

@@ -35,6 +35,7 @@ pub struct Capabilities {
 pub struct CoreCapabilities {
     pub scopes: Vec<String>,
     pub claims: Vec<String>,
+    pub response_types: Vec<String>,
     pub response_modes: Vec<String>,
     pub grant_types: Vec<String>,
     pub token_endpoint_auth_methods: Vec<String>,
@@ -133,7 +134,7 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.require_pushed_authorization_requests = Some(core.require_pushed_authorization_requests);
         m.end_session_endpoint = url("/logout");
         m.scopes_supported = Some(core.scopes.clone());
-        m.response_types_supported = Some(vec!["code".into()]);
+        m.response_types_supported = Some(core.response_types.clone());
         m.response_modes_supported = Some(core.response_modes.clone());
         m.grant_types_supported = Some(core.grant_types.clone());
         m.subject_types_supported = Some(vec!["public".into()]);

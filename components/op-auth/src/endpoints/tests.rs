@@ -67,6 +67,8 @@ impl World {
                 issuer: Issuer::parse("https://id.example.com").unwrap(),
                 require_par: false,
                 session_ttl: 3600,
+                access_token_ttl: 600,
+                id_token_ttl: 300,
             },
             now: std::cell::Cell::new(NOW),
         }
