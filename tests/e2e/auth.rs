@@ -711,7 +711,7 @@ fn malformed_requests_get_exact_errors_and_never_a_5xx() {
         (authz("&prompt=bogus"), "invalid_request"),
         (authz("&max_age=-1"), "invalid_request"),
         (authz("&max_age=abc"), "invalid_request"),
-        (authz("&response_mode=jwt"), "invalid_request"),
+        (authz("&response_mode=jwt.xml"), "invalid_request"),
         (
             authz("&request=eyJhbGciOiJub25lIn0.e30."),
             "request_not_supported",

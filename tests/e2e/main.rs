@@ -13,6 +13,7 @@ mod durability;
 mod http_errors;
 mod hybrid;
 mod interop;
+mod jarm;
 mod keys;
 mod management;
 mod size_budgets;

@@ -250,7 +250,7 @@ pub fn proceed(
     session: Option<&(Session, User)>,
 ) -> Result<HttpResponse, OAuthError> {
     let request = &pending.request;
-    let refuse = |e: OAuthError| Ok(request.error_response(&env.config.issuer, e));
+    let refuse = |e: OAuthError| Ok(request.error_response(&env.config.issuer, e, &env.jarm()));
     let login = match login_needed(request, interaction, session.map(|(s, _)| s), env.now) {
         Ok(needed) => needed,
         Err(e) => return refuse(e),
@@ -372,7 +372,7 @@ pub fn issue_response(
         scope: Some(scope.as_str()).filter(|s| !s.is_empty()),
         id_token: id_token.as_deref(),
     };
-    Ok(request.success_response(&env.config.issuer, &issued))
+    Ok(request.success_response(&env.config.issuer, &issued, &env.jarm()))
 }
 
 /// An access token from the authorization endpoint, in a grant of its own

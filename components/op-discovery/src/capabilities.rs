@@ -60,6 +60,7 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             claims,
             response_types: strings(&RESPONSE_TYPES_SUPPORTED),
             response_modes: strings(&ResponseMode::SUPPORTED),
+            authorization_signing_algs: strings(&["RS256", "ES256"]),
             grant_types: strings(&[
                 "authorization_code",
                 "implicit",

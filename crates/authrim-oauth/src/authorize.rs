@@ -21,7 +21,7 @@ use crate::claims::ClaimsRequest;
 use crate::client_metadata::{ClientId, ClientMetadata, RedirectUri, ResponseType};
 use crate::form::Params;
 use crate::pkce::{CodeChallenge, PkcePolicy};
-use crate::response_mode::{self, Issued, ResponseMode};
+use crate::response_mode::{self, Issued, Jarm, JarmTarget, ResponseMode};
 use crate::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::{ErrorCode, HttpResponse, Issuer, OAuthError};
 
@@ -92,6 +92,9 @@ pub enum ErrorDisposition {
         redirect_uri: RedirectUri,
         response_mode: ResponseMode,
         state: Option<String>,
+        /// The client and its `authorization_signed_response_alg`, for
+        /// the JARM modes (boxed: errors stay small).
+        jarm: Box<JarmTarget>,
     },
 }
 
@@ -127,21 +130,24 @@ impl AuthorizeError {
         ))
     }
 
-    /// The response: a redirect (or form_post page) to the client, or the
-    /// JSON error for `ShowToUser` (components render an HTML page instead).
-    pub fn to_response(&self, issuer: &Issuer) -> HttpResponse {
+    /// The response: a redirect (or form_post page) to the client, signed
+    /// by `jarm` in a JARM mode, or the JSON error for `ShowToUser`
+    /// (components render an HTML page instead).
+    pub fn to_response(&self, issuer: &Issuer, jarm: &Jarm<'_>) -> HttpResponse {
         match &self.disposition {
             ErrorDisposition::ShowToUser => self.error.to_response(),
             ErrorDisposition::Redirect {
                 redirect_uri,
                 response_mode,
                 state,
+                jarm: target,
             } => response_mode::error_response(
                 redirect_uri.as_str(),
                 *response_mode,
                 issuer,
                 &self.error,
                 state.as_deref(),
+                Some((target, jarm)),
             ),
         }
     }
@@ -253,6 +259,8 @@ pub struct AuthorizationRequest {
     /// One of [`RESPONSE_TYPES_SUPPORTED`], registered by the client.
     pub response_type: ResponseType,
     pub response_mode: ResponseMode,
+    /// Who JARM responses are for and the alg they are signed with.
+    pub jarm: JarmTarget,
     /// Requested scope, limited to the client's registered scope, with
     /// `offline_access` removed where OIDC Core §11 says to ignore it.
     pub scope: Scope,
@@ -285,26 +293,38 @@ impl AuthorizationRequest {
             redirect_uri: self.redirect_uri.clone(),
             response_mode: self.response_mode,
             state: self.state.clone(),
+            jarm: Box::new(self.jarm.clone()),
         }
     }
 
     /// The error response for an error found after validation.
-    pub fn error_response(&self, issuer: &Issuer, error: OAuthError) -> HttpResponse {
+    pub fn error_response(
+        &self,
+        issuer: &Issuer,
+        error: OAuthError,
+        jarm: &Jarm<'_>,
+    ) -> HttpResponse {
         AuthorizeError {
             error,
             disposition: self.error_disposition(),
         }
-        .to_response(issuer)
+        .to_response(issuer, jarm)
     }
 
     /// The successful response carrying what was `issued`.
-    pub fn success_response(&self, issuer: &Issuer, issued: &Issued<'_>) -> HttpResponse {
+    pub fn success_response(
+        &self,
+        issuer: &Issuer,
+        issued: &Issued<'_>,
+        jarm: &Jarm<'_>,
+    ) -> HttpResponse {
         response_mode::success_response(
             self.redirect_uri.as_str(),
             self.response_mode,
             issuer,
             issued,
             self.state.as_deref(),
+            Some((&self.jarm, jarm)),
         )
     }
 
@@ -420,12 +440,12 @@ impl<'a> Cx<'a> {
     /// default of the requested response type.
     fn redirect_disposition(&self) -> ErrorDisposition {
         let requested_type = self.get("response_type").unwrap_or("code");
-        let default = ResponseMode::default_for(requested_type);
         let mode = self
             .get("response_mode")
-            .and_then(|m| ResponseMode::parse(m).ok())
-            .filter(|m| *m != ResponseMode::Query || default == ResponseMode::Query)
-            .unwrap_or(default);
+            .and_then(|m| ResponseMode::parse(m, requested_type).ok())
+            .map_or(ResponseMode::default_for(requested_type), |m| {
+                m.for_errors(requested_type)
+            });
         ErrorDisposition::Redirect {
             redirect_uri: self.redirect_uri.clone(),
             response_mode: mode,
@@ -433,6 +453,14 @@ impl<'a> Cx<'a> {
                 .get("state")
                 .filter(|s| s.len() <= MAX_STATE_LEN)
                 .map(str::to_string),
+            jarm: Box::new(self.jarm_target()),
+        }
+    }
+
+    fn jarm_target(&self) -> JarmTarget {
+        JarmTarget {
+            client_id: self.client.client_id.as_str().to_string(),
+            alg: self.client.metadata.authorization_signed_response_alg(),
         }
     }
 
@@ -443,6 +471,7 @@ impl<'a> Cx<'a> {
             redirect_uri_in_request: self.params.contains("redirect_uri"),
             response_type: self.response_type,
             response_mode: self.response_mode,
+            jarm: self.jarm_target(),
             state: owned("state"),
             nonce: owned("nonce"),
             login_hint: owned("login_hint"),
@@ -520,7 +549,7 @@ fn check_redirect_uri(params: &Params, client: ClientRef<'_>) -> Result<Redirect
 /// (`fragment` for those returning tokens).
 fn check_response_mode(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     cx.response_mode = match cx.get("response_mode") {
-        Some(m) => ResponseMode::parse(m)?,
+        Some(m) => ResponseMode::parse(m, cx.get("response_type").unwrap_or("code"))?,
         None => ResponseMode::default_for(cx.get("response_type").unwrap_or("code")),
     };
     Ok(())
@@ -753,6 +782,18 @@ mod tests {
 
     const CLIENT_ID: &str = "s6BhdRkqt3";
 
+    fn refuse_to_sign(_: authrim_jose::Alg, _: &str) -> Result<String, OAuthError> {
+        Err(OAuthError::server_error())
+    }
+
+    /// A signer for tests whose requests use no JARM mode.
+    fn no_jarm() -> Jarm<'static> {
+        Jarm {
+            now: 0,
+            sign: &refuse_to_sign,
+        }
+    }
+
     /// A confidential web client with two redirect URIs.
     fn confidential() -> ClientMetadata {
         ClientMetadata::from_json(
@@ -874,6 +915,7 @@ mod tests {
                 redirect_uri,
                 response_mode,
                 state,
+                ..
             } => {
                 assert_eq!(redirect_uri.as_str(), "https://client.example.org/cb");
                 assert_eq!(state.as_deref(), Some("af0ifjsldkj"));
@@ -995,10 +1037,10 @@ mod tests {
                 "case",
             ),
             (
-                with("response_mode", "query.jwt"),
+                with("response_mode", "query.JWT"),
                 InvalidRequest,
                 Client(q),
-                "JARM",
+                "unknown mode",
             ),
             (
                 format!("{}&response_mode=form_post", with("response_type", "token")),
@@ -1206,6 +1248,54 @@ mod tests {
     }
 
     #[test]
+    fn jarm_modes_resolve_and_carry_the_client() {
+        let front = |q: &str| run_front(q);
+        let r = front(&format!("{BASE}&response_mode=jwt")).unwrap();
+        assert_eq!(r.response_mode, ResponseMode::QueryJwt);
+        assert_eq!(r.jarm.client_id, CLIENT_ID);
+        assert_eq!(r.jarm.alg, authrim_jose::Alg::RS256, "JARM's default");
+        let q = format!(
+            "{}&nonce=n&response_mode=jwt",
+            with("response_type", "code+id_token")
+        );
+        assert_eq!(front(&q).unwrap().response_mode, ResponseMode::FragmentJwt);
+        let q = format!(
+            "{}&nonce=n&response_mode=form_post.jwt",
+            with("response_type", "id_token")
+        );
+        assert_eq!(front(&q).unwrap().response_mode, ResponseMode::FormPostJwt);
+        // query.jwt never carries tokens; the error goes in fragment.jwt.
+        let q = format!(
+            "{}&nonce=n&response_mode=query.jwt",
+            with("response_type", "id_token")
+        );
+        let err = front(&q).unwrap_err();
+        assert_eq!(err.error.code, ErrorCode::InvalidRequest);
+        match err.disposition {
+            ErrorDisposition::Redirect {
+                response_mode,
+                jarm,
+                ..
+            } => {
+                assert_eq!(response_mode, ResponseMode::FragmentJwt);
+                assert_eq!(jarm.client_id, CLIENT_ID);
+            }
+            d => panic!("{d:?}"),
+        }
+        // The client's registered alg.
+        let mut es = front_channel_client();
+        es.authorization_signed_response_alg = Some(crate::client_metadata::JwsAlg::ES256);
+        let cfg = AuthorizeConfig::default();
+        let r = run_with(
+            &format!("{BASE}&response_mode=jwt"),
+            &es,
+            Origin::Authorize,
+            &cfg,
+        );
+        assert_eq!(r.unwrap().jarm.alg, authrim_jose::Alg::ES256);
+    }
+
+    #[test]
     fn hybrid_and_implicit_negative_table() {
         use ErrorCode::*;
         let frag = ResponseMode::Fragment;
@@ -1308,13 +1398,13 @@ mod tests {
     fn redirected_errors_render_to_the_client() {
         let err = run(&with("prompt", "none+consent")).unwrap_err();
         let iss = Issuer::parse("https://id.example.com").unwrap();
-        let resp = err.to_response(&iss);
+        let resp = err.to_response(&iss, &no_jarm());
         assert_eq!(resp.status, 302);
         let loc = resp.header_value("location").unwrap();
         assert!(loc.starts_with("https://client.example.org/cb?error=invalid_request&"));
         assert!(loc.contains("&state=af0ifjsldkj&iss=https%3A%2F%2Fid.example.com"));
         let shown = run(&with("redirect_uri", "https%3A%2F%2Fevil.example%2Fcb")).unwrap_err();
-        let resp = shown.to_response(&iss);
+        let resp = shown.to_response(&iss, &no_jarm());
         assert_eq!(resp.status, 400);
         assert!(resp.header_value("location").is_none());
     }
@@ -1541,12 +1631,12 @@ mod tests {
             "https%3A%2F%2Fclient.example.org%2Fcb2%3Fx%3D1",
         );
         let r = run(&q).unwrap();
-        let resp = r.success_response(&iss, &Issued::code("SplxlOBeZQQYbYS6WxSbIA"));
+        let resp = r.success_response(&iss, &Issued::code("SplxlOBeZQQYbYS6WxSbIA"), &no_jarm());
         assert_eq!(
             resp.header_value("location"),
             Some("https://client.example.org/cb2?x=1&code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj&iss=https%3A%2F%2Fid.example.com")
         );
-        let resp = r.error_response(&iss, OAuthError::new(ErrorCode::LoginRequired));
+        let resp = r.error_response(&iss, OAuthError::new(ErrorCode::LoginRequired), &no_jarm());
         assert!(resp
             .header_value("location")
             .unwrap()
@@ -1557,7 +1647,7 @@ mod tests {
     fn checks_run_in_the_documented_order() {
         // Several faults at once: the earliest check reports.
         let table = [
-            ("response_mode=jwt&response_type=token", "response_mode"),
+            ("response_mode=xml&response_type=token", "response_mode"),
             ("request=x&response_type=token", "request objects"),
             ("response_type=token&scope=%22", "response_type"),
             ("scope=%22&prompt=bogus", "scope"),

@@ -573,7 +573,7 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
             format!("{AUTHZ}&id_token_hint=not.a.jwt"),
             "invalid_request",
         ),
-        (format!("{AUTHZ}&response_mode=jwt"), "invalid_request"),
+        (format!("{AUTHZ}&response_mode=xml"), "invalid_request"),
     ];
     for (q, code) in redirected {
         let p = client_params(&w.get(&mut b, &format!("/authorize?{q}")), CB);
