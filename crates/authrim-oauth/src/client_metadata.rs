@@ -391,6 +391,10 @@ pub struct ClientMetadata {
     pub userinfo_encrypted_response_alg: Option<KeyAlg>,
     #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
     pub userinfo_encrypted_response_enc: Option<ContentEnc>,
+    /// JARM §3: the alg of signed authorization responses; absent means
+    /// RS256. RS256 or ES256 (the OP's keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -438,6 +442,7 @@ impl Default for ClientMetadata {
             userinfo_signed_response_alg: None,
             userinfo_encrypted_response_alg: None,
             userinfo_encrypted_response_enc: None,
+            authorization_signed_response_alg: None,
             token_endpoint_auth_signing_alg: None,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
@@ -555,6 +560,14 @@ impl ClientMetadata {
             }
             "userinfo_encrypted_response_enc" => {
                 self.userinfo_encrypted_response_enc = Some(content_enc(v)?)
+            }
+            "authorization_signed_response_alg" => {
+                self.authorization_signed_response_alg = Some(JwsAlg::from_value(v)?)
+            }
+            // JARM encryption is not offered: a client that needs it is
+            // refused rather than sent a readable response.
+            "authorization_encrypted_response_alg" | "authorization_encrypted_response_enc" => {
+                return Err("encrypted authorization responses are not supported".into())
             }
             "token_endpoint_auth_signing_alg" => {
                 self.token_endpoint_auth_signing_alg = Some(JwsAlg::from_value(v)?)
@@ -732,6 +745,14 @@ impl ClientMetadata {
                 "userinfo_signed_response_alg must be RS256 or ES256",
             ));
         }
+        if self
+            .authorization_signed_response_alg
+            .is_some_and(JwsAlg::is_hmac)
+        {
+            return Err(invalid_metadata(
+                "authorization_signed_response_alg must be RS256 or ES256",
+            ));
+        }
         self.validate_encryption()?;
         for (name, uri) in [
             ("client_uri", &self.client_uri),
@@ -850,6 +871,13 @@ impl ClientMetadata {
     /// A public client (`token_endpoint_auth_method` `none`).
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// The alg of the client's JARM responses (JARM §3: RS256 by default).
+    pub fn authorization_signed_response_alg(&self) -> Alg {
+        self.authorization_signed_response_alg
+            .and_then(JwsAlg::asymmetric)
+            .unwrap_or(Alg::RS256)
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -1352,6 +1380,32 @@ mod tests {
                 let read = read.read_member(member, &value).map(|()| read);
                 assert_eq!(read, derived, "{member}: {raw}");
             }
+        }
+    }
+
+    #[test]
+    fn jarm_signing_alg() {
+        let m = parse(r#"{"redirect_uris":["https://rp.example/cb"]}"#);
+        assert_eq!(m.authorization_signed_response_alg(), Alg::RS256);
+        let m = parse(
+            r#"{"redirect_uris":["https://rp.example/cb"],"authorization_signed_response_alg":"ES256"}"#,
+        );
+        assert_eq!(m.authorization_signed_response_alg(), Alg::ES256);
+        assert!(m.validate().is_ok());
+        let hs = parse(
+            r#"{"redirect_uris":["https://rp.example/cb"],"authorization_signed_response_alg":"HS256"}"#,
+        );
+        assert_eq!(
+            hs.validate().unwrap_err().code,
+            ErrorCode::InvalidClientMetadata
+        );
+        for refused in [
+            r#"{"authorization_signed_response_alg":"none"}"#,
+            r#"{"authorization_encrypted_response_alg":"RSA-OAEP-256"}"#,
+            r#"{"authorization_encrypted_response_enc":"A128GCM"}"#,
+        ] {
+            let e = ClientMetadata::from_json(refused).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{refused}");
         }
     }
 
