@@ -798,6 +798,16 @@ impl ClientMetadata {
     /// needs keys: `jwks` holding a key for it (RFC 7517 `use` `enc` or
     /// none, its `alg` if any), or a `jwks_uri` (checked when used).
     fn validate_encryption(&self) -> Result<(), OAuthError> {
+        // The authorization endpoint (hybrid, implicit) does not encrypt
+        // its ID Tokens yet: such a client is refused rather than sent
+        // readable ones.
+        if self.id_token_encrypted_response_alg.is_some()
+            && self.response_types.iter().any(|rt| rt.has_id_token())
+        {
+            return Err(invalid_metadata(
+                "id_token_encrypted_response_alg is supported for ID Tokens from the token endpoint only; register response_types without id_token",
+            ));
+        }
         let jwks = self.jwks()?;
         for (prefix, alg, enc) in [
             (
@@ -1665,5 +1675,34 @@ mod tests {
         );
         assert_eq!(JwsAlg::ES256.asymmetric(), Some(Alg::ES256));
         assert!(JwsAlg::HS512.is_hmac() && !JwsAlg::RS256.is_hmac());
+    }
+
+    #[test]
+    fn encrypted_id_tokens_refused_with_front_channel_id_tokens() {
+        let m = serde_json::json!({
+            "redirect_uris": ["https://rp.example.com/cb"],
+            "grant_types": ["authorization_code", "implicit"],
+            "response_types": ["code id_token"],
+            "id_token_encrypted_response_alg": "RSA-OAEP-256",
+            "jwks_uri": "https://rp.example.com/jwks",
+        });
+        let err = ClientMetadata::from_json(&m.to_string())
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.description
+                .as_deref()
+                .unwrap_or("")
+                .contains("token endpoint only"),
+            "{err:?}"
+        );
+        let mut ok = m.clone();
+        ok["response_types"] = serde_json::json!(["code"]);
+        ok["grant_types"] = serde_json::json!(["authorization_code"]);
+        ClientMetadata::from_json(&ok.to_string())
+            .unwrap()
+            .validate()
+            .unwrap();
     }
 }
