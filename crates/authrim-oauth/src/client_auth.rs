@@ -32,6 +32,8 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Sha256, Sha384, Sha512};
 
+pub use crate::assertion::AssertionRules;
+use crate::assertion::{ClaimsProblem, TimeClaims};
 use crate::client_metadata::{AuthMethod, ClientId, ClientMetadata, JwsAlg};
 use crate::form::{form_decode, Params};
 
@@ -78,10 +80,7 @@ pub struct ClientAssertion {
     /// `header.payload`, the JWS signing input.
     signing_input: String,
     signature: Vec<u8>,
-    aud: Vec<String>,
-    exp: i64,
-    nbf: Option<i64>,
-    iat: Option<i64>,
+    times: TimeClaims,
     jti: String,
 }
 
@@ -110,33 +109,6 @@ impl ClientAssertion {
 
     pub fn jti(&self) -> &str {
         &self.jti
-    }
-}
-
-/// What the caller must know to check an assertion's claims.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AssertionRules {
-    /// Values of `aud` that name this server: its issuer identifier, its
-    /// token endpoint URL and, at the PAR endpoint, that URL (RFC 9126 §2).
-    pub audiences: Vec<String>,
-    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds.
-    pub leeway: i64,
-    /// Oldest `iat` accepted, in seconds before now.
-    pub max_age: i64,
-    /// Latest `exp` accepted, in seconds after now: bounds how long a `jti`
-    /// must be remembered.
-    pub max_lifetime: i64,
-}
-
-impl AssertionRules {
-    /// 60 s of leeway, `iat` at most 5 minutes old, `exp` at most an hour ahead.
-    pub fn new(audiences: Vec<String>) -> AssertionRules {
-        AssertionRules {
-            audiences,
-            leeway: 60,
-            max_age: 300,
-            max_lifetime: 3600,
-        }
     }
 }
 
@@ -409,20 +381,12 @@ fn json_object(part: &str) -> Result<Map<String, Value>, OAuthError> {
     }
 }
 
-/// A JWT NumericDate (RFC 7519 §2): seconds, possibly fractional.
-fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<i64>, OAuthError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .or_else(|| {
-                v.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.floor() as i64)
-            })
-            .map(Some)
-            .ok_or_else(malformed_assertion),
-    }
+/// A shared claims check's failure, said of the client assertion.
+fn claims_error(p: ClaimsProblem) -> OAuthError {
+    OAuthError::with_description(
+        ErrorCode::InvalidClient,
+        format!("client assertion {}", p.describe()),
+    )
 }
 
 impl ClientAssertion {
@@ -465,19 +429,7 @@ impl ClientAssertion {
             ));
         }
         let client_id = ClientId::parse(sub).ok_or_else(malformed_assertion)?;
-        let aud = match claims.get("aud") {
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .map(|a| a.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(malformed_assertion)?,
-            _ => return Err(invalid_client("client assertion needs aud")),
-        };
-        let exp = numeric_date(&claims, "exp")?
-            .ok_or_else(|| invalid_client("client assertion needs exp"))?;
-        let nbf = numeric_date(&claims, "nbf")?;
-        let iat = numeric_date(&claims, "iat")?;
+        let times = TimeClaims::read(&claims).map_err(claims_error)?;
         let jti = match string("jti") {
             Some(jti) if !jti.is_empty() => jti.to_string(),
             _ => return Err(invalid_client("client assertion needs jti")),
@@ -488,54 +440,18 @@ impl ClientAssertion {
             kid,
             signing_input: token[..h.len() + 1 + p.len()].to_string(),
             signature,
-            aud,
-            exp,
-            nbf,
-            iat,
+            times,
             jti,
         })
     }
 
-    /// The time and audience checks, which need no stored state.
+    /// The time and audience checks (shared with the JWT bearer grant),
+    /// which need no stored state.
     fn check_claims(&self, rules: &AssertionRules, now: i64) -> Result<UsedAssertion, OAuthError> {
-        if !self.aud.iter().any(|a| rules.audiences.contains(a)) {
-            return Err(invalid_client(
-                "client assertion aud does not name this server",
-            ));
-        }
-        if now >= self.exp.saturating_add(rules.leeway) {
-            return Err(invalid_client("client assertion has expired"));
-        }
-        if self.exp
-            > now
-                .saturating_add(rules.max_lifetime)
-                .saturating_add(rules.leeway)
-        {
-            return Err(invalid_client(
-                "client assertion exp is too far in the future",
-            ));
-        }
-        if self
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(rules.leeway))
-        {
-            return Err(invalid_client("client assertion is not valid yet"));
-        }
-        if let Some(iat) = self.iat {
-            if iat > now.saturating_add(rules.leeway) {
-                return Err(invalid_client("client assertion iat is in the future"));
-            }
-            if iat
-                < now
-                    .saturating_sub(rules.max_age)
-                    .saturating_sub(rules.leeway)
-            {
-                return Err(invalid_client("client assertion is too old"));
-            }
-        }
+        let expires_at = self.times.check(rules, now).map_err(claims_error)?;
         Ok(UsedAssertion {
             jti: self.jti.clone(),
-            expires_at: self.exp.saturating_add(rules.leeway),
+            expires_at,
             replay_key: hash_token(&format!("{}\n{}", self.client_id, self.jti)),
         })
     }

@@ -166,6 +166,12 @@ pub async fn client_keys<L: ClientLookup>(
             "client {client_id} registered neither jwks nor jwks_uri"
         ));
     };
+    keys_at(uri, lookup).await
+}
+
+/// The JWK Set at `uri`, fetched now: a client's `jwks_uri` or a trusted
+/// assertion issuer's (RFC 7523 grant). The error is for the log.
+pub async fn keys_at<L: ClientLookup>(uri: &str, lookup: &L) -> Result<Jwks, String> {
     let body = lookup.fetch_jwks(uri).await?;
     Jwks::parse(&body).map_err(|e| format!("jwks_uri {uri}: {e}"))
 }

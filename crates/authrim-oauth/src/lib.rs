@@ -4,6 +4,7 @@
 //! `authrim_protocol::OAuthError`.
 
 // Transport-level parsing and client concerns.
+pub mod assertion;
 pub mod client_auth;
 pub mod client_lookup;
 pub mod client_metadata;
