@@ -166,3 +166,81 @@ fn authlib_validates_hybrid_and_implicit_id_tokens() {
     );
     assert!(stdout.contains("passed, 0 failed"), "{stdout}");
 }
+
+/// JWT bearer grant assertions signed by Authlib's JOSE, with keys
+/// Authlib generated and whose public JWK Set was given to
+/// `authrim admin issuer add`.
+#[test]
+fn authlib_signs_jwt_bearer_assertions() {
+    let data = DataDir::new();
+    let dir = data.dir.path().to_str().unwrap().to_string();
+    let script = repo_root().join("tests/interop/jwt_bearer_authlib.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["keys", &dir])
+        .output()
+        .expect("python3 (install authlib and requests: scripts/install-test-deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = "authlib-jwt-bearer-secret-0123456789abc";
+    let metadata = data.dir.path().join("jb.json");
+    std::fs::write(
+        &metadata,
+        r#"{"grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"],"scope":"api"}"#,
+    )
+    .unwrap();
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "authlib-jb",
+            "--client-secret",
+            secret,
+        ],
+    );
+    let public = format!("{dir}/public.json");
+    admin(
+        &data,
+        &[
+            "issuer",
+            "add",
+            "--issuer",
+            "https://authlib-idp.example",
+            "--jwks",
+            &public,
+            "--subject",
+            "batch-job",
+            "--scope",
+            "api",
+            "--mapping",
+            "service",
+        ],
+    );
+    let app = App::start_as_issuer(&data);
+    let issuer = format!("http://{}", app.addr);
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["run", &dir])
+        .env("ISSUER", &issuer)
+        .env("AUDIENCE", &issuer)
+        .env("ASSERTION_ISSUER", "https://authlib-idp.example")
+        .env("SUBJECT", "batch-job")
+        .env("CLIENT_ID", "authlib-jb")
+        .env("CLIENT_SECRET", secret)
+        .output()
+        .expect("python3");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("jwt bearer interop passed"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}\nlog:\n{}",
+        app.log()
+    );
+}

@@ -17,6 +17,7 @@ mod hybrid;
 mod interop;
 mod jarm;
 mod jwe;
+mod jwt_bearer;
 mod keys;
 mod management;
 mod size_budgets;

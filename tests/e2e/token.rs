@@ -394,7 +394,7 @@ fn token_endpoint_error_table() {
         (Some(b.clone()), format!("{cc}&scope=a&scope=b"), 400, "invalid_request"),
         (Some(b.clone()), "grant_type=password&username=a&password=b".into(), 400, "unsupported_grant_type"),
         (Some(b.clone()), "grant_type=implicit".into(), 400, "unsupported_grant_type"),
-        (Some(b.clone()), "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer".into(), 400, "unsupported_grant_type"),
+        (Some(b.clone()), "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Asaml2-bearer".into(), 400, "unsupported_grant_type"),
         (Some(b.clone()), format!("{cc}&x=%zz"), 400, "invalid_request"),
         (None, big, 400, "invalid_request"),
         (Some(b.clone()), format!("{cc}&scope=api%3Adelete"), 400, "invalid_scope"),

@@ -2,6 +2,7 @@
 //! come from the code that implements them (authrim-oauth) wherever such a
 //! list exists, so the document cannot drift from the endpoints.
 
+use authrim_oauth::assertion::JWT_BEARER_GRANT_TYPE;
 use authrim_oauth::authorize::RESPONSE_TYPES_SUPPORTED;
 use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
@@ -69,6 +70,7 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
                 "refresh_token",
                 "client_credentials",
                 DEVICE_CODE_GRANT_TYPE,
+                JWT_BEARER_GRANT_TYPE,
             ]),
             token_endpoint_auth_methods: strings(CLIENT_AUTH_METHODS),
             token_endpoint_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),

@@ -45,6 +45,11 @@ pub struct GrantData {
     /// public client's, §5) is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// JWT bearer grants (RFC 7523 §2.1) of an issuer configured for
+    /// service subjects: the asserted `sub`, which becomes the access
+    /// token's `sub` (the grant has no user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_subject: Option<String>,
 }
 
 impl GrantData {
@@ -131,7 +136,7 @@ pub fn access_token<S: Store>(
     let jti = new_secret()?;
     let minted = AccessTokenGrant {
         client_id: &grant.client_id,
-        user_id: grant.user_id.as_deref(),
+        user_id: grant.user_id.as_deref().or(data.service_subject.as_deref()),
         expires_at: grant.expires_at,
         authentication: data
             .auth_time
@@ -395,6 +400,7 @@ mod tests {
             claims: Some(serde_json::json!({"id_token":{"email":null}})),
             redirect_uri_in_request: None,
             dpop_jkt: Some("j".into()),
+            service_subject: Some("svc".into()),
         };
         assert_eq!(GrantData::from_json(&d.to_json()).unwrap(), d);
     }

@@ -1,5 +1,6 @@
 //! op-token: `POST /token` (RFC 6749 §3.2) with the `authorization_code`,
-//! `refresh_token`, `client_credentials` and device code (RFC 8628) grants, client authentication
+//! `refresh_token`, `client_credentials`, device code (RFC 8628) and JWT
+//! bearer (RFC 7523 §2.1) grants, client authentication
 //! by `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
 //! `private_key_jwt` and `none`, RFC 9068 JWT access tokens and OIDC ID
 //! Tokens.
@@ -32,17 +33,19 @@ mod component {
     use crate::env::{self, Env};
     use crate::store::{
         AccessToken, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store, StoreError,
-        User,
+        TrustedIssuer, User,
     };
     use authrim_protocol::{Issuer, OAuthError};
     use authrim_spin::store::{
-        clients, codes, device_grants, dpop, grants, keys, one_time, sessions, users,
+        clients, codes, device_grants, dpop, grants, keys, one_time, sessions, trusted_issuers,
+        users,
     };
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
 
-    /// Largest JWK Set document accepted from a client's `jwks_uri`.
+    /// Largest JWK Set document accepted from a `jwks_uri` (a client's or
+    /// a trusted assertion issuer's).
     const MAX_JWKS_BYTES: usize = 64 * 1024;
 
     /// The raw wasi:http handler (`authrim_spin::wasi_http`): spin-sdk's
@@ -154,6 +157,14 @@ mod component {
 
         fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
             users::get(id)
+        }
+
+        fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+            users::find_by_username(username)
+        }
+
+        fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError> {
+            trusted_issuers::get(issuer)
         }
 
         fn session_active(&self, sid: &str, now: i64) -> Result<bool, StoreError> {

@@ -11,6 +11,7 @@ pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::codes::{AuthCode, RedeemOutcome};
 pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest, PollOutcome};
 pub use authrim_spin::store::grants::{AccessToken, Grant, RotateOutcome};
+pub use authrim_spin::store::trusted_issuers::{SubjectMapping, TrustedIssuer};
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
 
@@ -33,6 +34,10 @@ pub trait Store {
         now: i64,
     ) -> Result<bool, StoreError>;
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// `users.find-by-username`.
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// `trusted-issuers.get`: an issuer of JWT bearer assertions.
+    fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError>;
     /// Whether the session with this public `sid` is active at `now`.
     fn session_active(&self, sid: &str, now: i64) -> Result<bool, StoreError>;
     fn redeem_code(&self, code_hash: &str, now: i64) -> Result<RedeemOutcome, StoreError>;
@@ -73,7 +78,7 @@ pub trait Store {
         typ: Option<&str>,
         claims_json: &str,
     ) -> Result<String, StoreError>;
-    /// GETs a client's `jwks_uri`; the error is for the log.
+    /// GETs a client's or a trusted issuer's `jwks_uri`; the error is for the log.
     fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
 }
 

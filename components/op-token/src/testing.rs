@@ -13,7 +13,7 @@ use authrim_protocol::secret::hash_token;
 
 use crate::store::{
     AccessToken, AuthCode, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store,
-    StoreError, User,
+    StoreError, TrustedIssuer, User,
 };
 
 struct CodeRow {
@@ -29,6 +29,7 @@ pub struct FakeStore {
     pub mac_secrets: RefCell<HashMap<String, Vec<u8>>>,
     pub used: RefCell<HashSet<(String, String)>>,
     pub users: RefCell<HashMap<String, User>>,
+    pub issuers: RefCell<HashMap<String, TrustedIssuer>>,
     pub sessions: RefCell<HashSet<String>>,
     codes: RefCell<HashMap<String, CodeRow>>,
     pub grants: RefCell<HashMap<String, Grant>>,
@@ -56,6 +57,7 @@ impl FakeStore {
             mac_secrets: RefCell::default(),
             used: RefCell::default(),
             users: RefCell::default(),
+            issuers: RefCell::default(),
             sessions: RefCell::default(),
             codes: RefCell::default(),
             grants: RefCell::default(),
@@ -148,6 +150,19 @@ impl Store for FakeStore {
 
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.borrow().get(id).cloned())
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.username == username)
+            .cloned())
+    }
+
+    fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError> {
+        Ok(self.issuers.borrow().get(issuer).cloned())
     }
 
     fn session_active(&self, sid: &str, _now: i64) -> Result<bool, StoreError> {

@@ -6,6 +6,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use authrim_jose::{b64, jws, Alg, SigningKey};
+use authrim_oauth::assertion::JWT_BEARER_GRANT_TYPE;
 use authrim_oauth::client_auth::{JTI_NAMESPACE, JWT_BEARER_ASSERTION_TYPE};
 use authrim_oauth::form::{form_encode, form_urlencode};
 use authrim_protocol::secret::hash_token;
@@ -1070,6 +1071,15 @@ fn store_failures_are_server_errors_without_detail() {
         fn user(&self, a: &str) -> Result<Option<User>, crate::store::StoreError> {
             self.0.user(a)
         }
+        fn user_by_username(&self, a: &str) -> Result<Option<User>, crate::store::StoreError> {
+            self.0.user_by_username(a)
+        }
+        fn trusted_issuer(
+            &self,
+            a: &str,
+        ) -> Result<Option<crate::store::TrustedIssuer>, crate::store::StoreError> {
+            self.0.trusted_issuer(a)
+        }
         fn session_active(&self, a: &str, b: i64) -> Result<bool, crate::store::StoreError> {
             self.0.session_active(a, b)
         }
@@ -1429,4 +1439,190 @@ fn dpop_binding_check() {
         let e = check_binding(Some("a"), proof.as_ref(), "x").unwrap_err();
         assert_eq!(e.code, authrim_protocol::ErrorCode::InvalidGrant);
     }
+}
+
+// ------------------------------------------------------------ jwt-bearer
+
+const IDP: &str = "https://idp.example.test";
+const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer";
+
+/// A store with client `c1` (secret, jwt-bearer, scope `openid api`), user
+/// `u1`, and `IDP` trusted for `mapping` subjects with its key by value or
+/// at a `jwks_uri`.
+fn jwt_bearer_store(
+    key: &SigningKey,
+    mapping: crate::store::SubjectMapping,
+    by_uri: bool,
+) -> FakeStore {
+    let store = FakeStore::new();
+    add_client(
+        &store,
+        "c1",
+        json!({"grant_types": [JWT_BEARER_GRANT_TYPE, "client_credentials"],
+               "token_endpoint_auth_method": "client_secret_basic", "scope": "openid api"}),
+        Some(SECRET),
+    );
+    add_user(&store, "u1", false);
+    let jwks = format!(
+        "{{\"keys\":[{}]}}",
+        key.public_key().to_jwk_json("k1", key.alg())
+    );
+    let uri = format!("{IDP}/jwks");
+    if by_uri {
+        store
+            .jwks_documents
+            .borrow_mut()
+            .insert(uri.clone(), jwks.clone());
+    }
+    store.issuers.borrow_mut().insert(
+        IDP.to_string(),
+        crate::store::TrustedIssuer {
+            issuer: IDP.to_string(),
+            jwks_json: (!by_uri).then_some(jwks),
+            jwks_uri: by_uri.then_some(uri),
+            allowed_subjects: vec!["u1-name".into(), "u1".into(), "svc".into()],
+            allowed_scopes: vec!["openid".into(), "api".into(), "admin".into()],
+            subject_mapping: mapping,
+            created_at: 0,
+        },
+    );
+    store
+}
+
+fn grant_assertion(key: &SigningKey, patch: Value) -> String {
+    let mut c = json!({"iss": IDP, "sub": "u1-name", "aud": format!("{ISSUER}/token"),
+                       "exp": NOW + 60, "iat": NOW, "jti": "a1"});
+    for (k, v) in patch.as_object().unwrap() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(k);
+        } else {
+            c[k] = v.clone();
+        }
+    }
+    jws::sign_compact(key, "k1", Some("JWT"), c.to_string().as_bytes()).unwrap()
+}
+
+fn bearer_grant(store: &FakeStore, assertion: &str, extra: &str) -> HttpResponse {
+    post(
+        store,
+        Some(&basic("c1", SECRET)),
+        &format!("grant_type={JWT_BEARER}&assertion={assertion}{extra}"),
+    )
+}
+
+#[test]
+fn jwt_bearer_user_and_service_subjects() {
+    use crate::store::SubjectMapping;
+    let key = SigningKey::generate(Alg::ES256).unwrap();
+    for by_uri in [false, true] {
+        // A user named by username; openid kept, the issuer's `admin`
+        // dropped as the client did not register it.
+        let store = jwt_bearer_store(&key, SubjectMapping::User, by_uri);
+        let r = bearer_grant(&store, &grant_assertion(&key, json!({})), "");
+        assert_eq!(r.status, 200, "{:?}", json_body(&r));
+        let body = json_body(&r);
+        assert_eq!(body["scope"], "openid api");
+        assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+        let token = body["access_token"].as_str().unwrap();
+        let claims = verified_claims(&store, token, Alg::ES256, "at+jwt");
+        assert_eq!(
+            (claims["sub"].as_str(), claims["client_id"].as_str()),
+            (Some("u1"), Some("c1"))
+        );
+        let grant = store.check_access_token(token, NOW).expect("recorded");
+        assert_eq!(grant.user_id.as_deref(), Some("u1"));
+        assert_eq!(store.fetches.get(), u32::from(by_uri));
+        // The same assertion again.
+        let again = bearer_grant(&store, &grant_assertion(&key, json!({})), "");
+        assert_eq!(error_of(&again), "invalid_grant");
+    }
+    // A service subject: no user, no openid, `sub` is the asserted one.
+    let store = jwt_bearer_store(&key, SubjectMapping::Service, false);
+    let r = bearer_grant(
+        &store,
+        &grant_assertion(&key, json!({"sub": "svc"})),
+        "&scope=openid%20api",
+    );
+    assert_eq!(r.status, 200, "{:?}", json_body(&r));
+    let body = json_body(&r);
+    assert_eq!(body["scope"], "api");
+    let token = body["access_token"].as_str().unwrap();
+    let claims = verified_claims(&store, token, Alg::ES256, "at+jwt");
+    assert_eq!(claims["sub"], "svc");
+    assert_eq!(store.check_access_token(token, NOW).unwrap().user_id, None);
+}
+
+#[test]
+fn jwt_bearer_error_table() {
+    use crate::store::SubjectMapping;
+    let key = SigningKey::generate(Alg::ES256).unwrap();
+    let other = SigningKey::generate(Alg::ES256).unwrap();
+    let ok = |patch: Value| grant_assertion(&key, patch);
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            ok(json!({"iss": "https://evil.example"})),
+            "",
+            "invalid_grant",
+        ),
+        (grant_assertion(&other, json!({})), "", "invalid_grant"),
+        (
+            ok(json!({"aud": "https://rp.example"})),
+            "",
+            "invalid_grant",
+        ),
+        (ok(json!({"exp": NOW - 61})), "", "invalid_grant"),
+        (ok(json!({"nbf": NOW + 120})), "", "invalid_grant"),
+        (ok(json!({"iat": NOW - 3600})), "", "invalid_grant"),
+        (ok(json!({"sub": null})), "", "invalid_grant"),
+        (ok(json!({"jti": null})), "", "invalid_grant"),
+        (ok(json!({"exp": null})), "", "invalid_grant"),
+        (ok(json!({"sub": "mallory"})), "", "invalid_grant"),
+        (ok(json!({"sub": "svc"})), "", "invalid_grant"), // allowed, but no such user
+        (ok(json!({})), "&scope=admin", "invalid_scope"),
+        ("not-a-jwt".into(), "", "invalid_grant"),
+        ("x".repeat(9000), "", "invalid_grant"),
+    ];
+    for (assertion, extra, want) in cases {
+        let store = jwt_bearer_store(&key, SubjectMapping::User, false);
+        let r = bearer_grant(&store, &assertion, extra);
+        assert_eq!(r.status, 400, "{assertion:.40} {extra}");
+        assert_eq!(error_of(&r), want, "{:?}", json_body(&r));
+        assert!(store.access_tokens.borrow().is_empty());
+    }
+    // A disabled user; a missing assertion; a client without the grant;
+    // no client authentication; a wrong secret.
+    let store = jwt_bearer_store(&key, SubjectMapping::User, false);
+    add_user(&store, "u1", true);
+    assert_eq!(
+        error_of(&bearer_grant(&store, &ok(json!({})), "")),
+        "invalid_grant"
+    );
+    let store = jwt_bearer_store(&key, SubjectMapping::User, false);
+    let r = post(
+        &store,
+        Some(&basic("c1", SECRET)),
+        &format!("grant_type={JWT_BEARER}"),
+    );
+    assert_eq!(error_of(&r), "invalid_request");
+    cc_client(&store, "cc", "client_secret_basic");
+    let r = post(
+        &store,
+        Some(&basic("cc", SECRET)),
+        &format!("grant_type={JWT_BEARER}&assertion={}", ok(json!({}))),
+    );
+    assert_eq!(error_of(&r), "unauthorized_client");
+    let r = post(
+        &store,
+        None,
+        &format!("grant_type={JWT_BEARER}&assertion={}", ok(json!({}))),
+    );
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
+    let r = post(
+        &store,
+        Some(&basic("c1", "wrong")),
+        &format!("grant_type={JWT_BEARER}&assertion={}", ok(json!({}))),
+    );
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
+    // None of those used up the assertion.
+    assert_eq!(bearer_grant(&store, &ok(json!({})), "").status, 200);
 }

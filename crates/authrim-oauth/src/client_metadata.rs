@@ -685,6 +685,13 @@ impl ClientMetadata {
                     "token_endpoint_auth_method none cannot be used with the client_credentials grant type",
                 ));
             }
+            // The token endpoint issues assertion grants to authenticated
+            // clients only (RFC 7521 §5.2 leaves that to the server).
+            if self.allows_grant(GrantType::JwtBearer) {
+                return Err(invalid_metadata(
+                    "token_endpoint_auth_method none cannot be used with the jwt-bearer grant type",
+                ));
+            }
             if self.allow_plain_pkce {
                 return Err(invalid_metadata(
                     "allow_plain_pkce is not available to public clients: they must use S256",
@@ -1493,6 +1500,7 @@ mod tests {
             (r#"{"redirect_uris":["https://c.example/cb"],"grant_types":["authorization_code","implicit"]}"#, Meta, "grant type implicit needs a response type with `token` or `id_token`"),
             (r#"{"grant_types":["client_credentials"],"response_types":["code"]}"#, Meta, "response type `code` needs the authorization_code grant type"),
             (r#"{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}"#, Meta, "token_endpoint_auth_method none cannot be used with the client_credentials grant type"),
+            (r#"{"grant_types":["urn:ietf:params:oauth:grant-type:jwt-bearer"],"token_endpoint_auth_method":"none"}"#, Meta, "token_endpoint_auth_method none cannot be used with the jwt-bearer grant type"),
             (r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"none","allow_plain_pkce":true}"#, Meta, "allow_plain_pkce is not available to public clients: they must use S256"),
             (r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#, Meta, "private_key_jwt needs jwks or jwks_uri"),
             (r#"{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]},"jwks_uri":"https://c.example/jwks"}"#, Meta, "jwks and jwks_uri must not both be present (RFC 7591 section 2)"),
