@@ -1625,4 +1625,48 @@ fn jwt_bearer_error_table() {
     assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
     // None of those used up the assertion.
     assert_eq!(bearer_grant(&store, &ok(json!({})), "").status, 200);
+    // An issuer whose jwks_uri cannot be fetched (or holds no JWK Set):
+    // the assertion cannot be verified, which is not a server error.
+    for document in [None, Some("not json")] {
+        let store = jwt_bearer_store(&key, SubjectMapping::User, true);
+        let uri = format!("{IDP}/jwks");
+        match document {
+            None => store.jwks_documents.borrow_mut().remove(&uri),
+            Some(d) => store.jwks_documents.borrow_mut().insert(uri, d.into()),
+        };
+        let r = bearer_grant(&store, &ok(json!({})), "");
+        assert_eq!((r.status, error_of(&r).as_str()), (400, "invalid_grant"));
+        assert!(store.used.borrow().is_empty(), "the jti stays unused");
+    }
+}
+
+#[test]
+fn jwt_bearer_token_is_dpop_bound_with_a_proof() {
+    let key = SigningKey::generate(Alg::ES256).unwrap();
+    let store = jwt_bearer_store(&key, crate::store::SubjectMapping::Service, false);
+    add_client(
+        &store,
+        "c2",
+        json!({"grant_types": [JWT_BEARER_GRANT_TYPE],
+               "token_endpoint_auth_method": "client_secret_post"}),
+        Some(SECRET),
+    );
+    let dpop_key = SigningKey::generate(Alg::ES256).unwrap();
+    let assertion = grant_assertion(&key, json!({"sub": "svc"}));
+    let body = format!(
+        "grant_type={JWT_BEARER}&assertion={assertion}&client_id=c2&client_secret={SECRET}"
+    );
+    let r = post_dpop(&store, Some(&dpop_proof(&dpop_key, json!({}))), &body, env);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let b = json_body(&r);
+    assert_eq!(b["token_type"], "DPoP");
+    // No registered scope: everything the service issuer may grant.
+    assert_eq!(b["scope"], "api admin");
+    let at = b["access_token"].as_str().unwrap();
+    let claims = verified_claims(&store, at, Alg::ES256, "at+jwt");
+    assert_eq!(claims["cnf"]["jkt"], dpop_key.public_key().thumbprint());
+    assert_eq!(
+        (claims["sub"].as_str(), claims["client_id"].as_str()),
+        (Some("svc"), Some("c2"))
+    );
 }
