@@ -12,15 +12,15 @@ use serde_json::{json, Value};
 
 use crate::harness::{admin, repo_root, runner_bin, App, DataDir, Response, ISSUER};
 
-const SECRET: &str = "Tr8xQeK3nV0aW9sYbLm2cZ7uH4gJ1pD6fR5tE0iO3kA";
-const CB: &str = "https://client.example.org/cb";
+pub(crate) const SECRET: &str = "Tr8xQeK3nV0aW9sYbLm2cZ7uH4gJ1pD6fR5tE0iO3kA";
+pub(crate) const CB: &str = "https://client.example.org/cb";
 const BYE: &str = "https://client.example.org/bye";
-const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+pub(crate) const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 const COOKIE: &str = "__Host-authrim_session";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 /// `application/x-www-form-urlencoded` (WHATWG serializer).
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         let mut out = String::new();
         for b in s.bytes() {
@@ -42,7 +42,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 /// Decodes a query string or fragment (percent-encoding and `+`).
-fn parse_query(q: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     let dec = |s: &str| {
         let b = s.as_bytes();
         let mut out = Vec::new();
@@ -69,14 +69,14 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     use base64::Engine;
     format!(
         "Basic {}",
@@ -86,7 +86,7 @@ fn basic(id: &str, secret: &str) -> String {
 
 /// The data directory with a confidential web client `web`, a client
 /// `par-only` that must use PAR, and the users alice and bob.
-fn setup() -> DataDir {
+pub(crate) fn setup() -> DataDir {
     let data = DataDir::new();
     let migrated = std::process::Command::new(runner_bin())
         .current_dir(repo_root())
@@ -122,7 +122,7 @@ fn setup() -> DataDir {
     data
 }
 
-fn add_client(data: &DataDir, client_id: &str, metadata: &Value) {
+pub(crate) fn add_client(data: &DataDir, client_id: &str, metadata: &Value) {
     let path = data.dir.path().join(format!("client-{client_id}.json"));
     std::fs::write(&path, metadata.to_string()).unwrap();
     let path = path.to_string_lossy().into_owned();
@@ -149,13 +149,13 @@ fn authz(extra: &str) -> String {
 }
 
 /// A browser: one cookie jar (our session cookie), no automatic redirects.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     app: &'a App,
     cookie: Option<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a App) -> Browser<'a> {
+    pub(crate) fn new(app: &'a App) -> Browser<'a> {
         Browser { app, cookie: None }
     }
 
@@ -181,16 +181,16 @@ impl<'a> Browser<'a> {
         r
     }
 
-    fn get(&mut self, path: &str) -> Response {
+    pub(crate) fn get(&mut self, path: &str) -> Response {
         self.send("GET", path, None)
     }
 
-    fn post(&mut self, path: &str, body: &str) -> Response {
+    pub(crate) fn post(&mut self, path: &str, body: &str) -> Response {
         self.send("POST", path, Some(body))
     }
 
     /// Follows a 303 to one of our pages (a relative reference).
-    fn follow(&mut self, r: &Response) -> Response {
+    pub(crate) fn follow(&mut self, r: &Response) -> Response {
         assert_eq!(r.status, 303, "{}", r.text());
         let loc = r.header("location").unwrap().to_string();
         assert!(!loc.contains("://"), "{loc}");
@@ -198,7 +198,12 @@ impl<'a> Browser<'a> {
     }
 
     /// Submits the page's form: its hidden fields plus `fields`.
-    fn submit(&mut self, page: &Response, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub(crate) fn submit(
+        &mut self,
+        page: &Response,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let hidden = hidden_fields(&page.text());
         let mut pairs: Vec<(&str, &str)> = hidden
             .iter()
@@ -208,7 +213,7 @@ impl<'a> Browser<'a> {
         self.post(path, &form(&pairs))
     }
 
-    fn login(&mut self, page: &Response, user: &str, password: &str) -> Response {
+    pub(crate) fn login(&mut self, page: &Response, user: &str, password: &str) -> Response {
         self.submit(
             page,
             "/login",
@@ -217,7 +222,7 @@ impl<'a> Browser<'a> {
     }
 
     /// authorize → login page → credentials → consent page → approve.
-    fn sign_in_and_approve(&mut self, authorize: &str, user: &str) -> Response {
+    pub(crate) fn sign_in_and_approve(&mut self, authorize: &str, user: &str) -> Response {
         let r = self.get(authorize);
         let login = self.follow(&r);
         assert_login_page(&login);
@@ -229,7 +234,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_fields(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" name=\"")
         .skip(1)
         .map(|rest| {
@@ -273,7 +278,7 @@ fn assert_login_page(r: &Response) {
 
 /// The parameters the client receives at its redirect URI, from a 302
 /// (query or fragment) or a form_post page.
-fn at_client(r: &Response) -> Vec<(String, String)> {
+pub(crate) fn at_client(r: &Response) -> Vec<(String, String)> {
     if r.status == 200 {
         assert!(
             r.text().contains(&format!("action=\"{CB}\"")),
@@ -290,7 +295,7 @@ fn at_client(r: &Response) -> Vec<(String, String)> {
     parse_query(&rest[1..])
 }
 
-fn error_at_client(r: &Response) -> String {
+pub(crate) fn error_at_client(r: &Response) -> String {
     let p = at_client(r);
     assert_eq!(param(&p, "iss"), Some(ISSUER));
     param(&p, "error").unwrap_or("").to_string()
@@ -706,7 +711,7 @@ fn malformed_requests_get_exact_errors_and_never_a_5xx() {
         (authz("&prompt=bogus"), "invalid_request"),
         (authz("&max_age=-1"), "invalid_request"),
         (authz("&max_age=abc"), "invalid_request"),
-        (authz("&response_mode=jwt"), "invalid_request"),
+        (authz("&response_mode=jwt.xml"), "invalid_request"),
         (
             authz("&request=eyJhbGciOiJub25lIn0.e30."),
             "request_not_supported",

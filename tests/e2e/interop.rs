@@ -106,3 +106,63 @@ fn authlib_dpop_proofs_bind_tokens() {
         app.log()
     );
 }
+
+#[test]
+fn authlib_validates_hybrid_and_implicit_id_tokens() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer(&data);
+    let issuer = format!("http://{}", app.addr);
+    admin(
+        &data,
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--password",
+            "correct horse battery",
+            "--claims",
+            r#"{"email":"alice@example.com","email_verified":true}"#,
+        ],
+    );
+    let metadata = data.dir.path().join("client.json");
+    std::fs::write(
+        &metadata,
+        format!(
+            r#"{{"redirect_uris":["{REDIRECT_URI}"],"grant_types":["authorization_code","implicit"],"response_types":["code id_token","code id_token token","id_token token","id_token"],"client_name":"Authlib front channel"}}"#
+        ),
+    )
+    .unwrap();
+    let secret = "authlib-interop-secret-0123456789abcdef";
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "authlib-front",
+            "--client-secret",
+            secret,
+        ],
+    );
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/interop/authlib_front_channel.py"))
+        .env("ISSUER", &issuer)
+        .env("CLIENT_ID", "authlib-front")
+        .env("CLIENT_SECRET", secret)
+        .env("REDIRECT_URI", REDIRECT_URI)
+        .env("USERNAME", "alice")
+        .env("PASSWORD", "correct horse battery")
+        .output()
+        .expect("python3 (install authlib and requests: see .ci/run)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "authlib front-channel checks failed:\n{stdout}\n{stderr}\nrunner log:\n{}",
+        app.log()
+    );
+    assert!(stdout.contains("passed, 0 failed"), "{stdout}");
+}

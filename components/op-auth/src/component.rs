@@ -40,6 +40,7 @@ fn user_from(x: wit::users::User) -> s::User {
         id: x.id,
         username: x.username,
         password_hash: x.password_hash,
+        claims_json: x.claims_json,
         disabled: x.disabled,
     }
 }
@@ -124,6 +125,34 @@ impl Store for SpinStore {
             expires_at: x.expires_at,
         })
         .map_err(|e| fail("codes.put", e))
+    }
+
+    fn create_grant(&self, g: &s::Grant) -> StoreResult<()> {
+        let grant = wit::grants::Grant {
+            id: g.id.clone(),
+            client_id: g.client_id.clone(),
+            user_id: Some(g.user_id.clone()),
+            sid: g.sid.clone(),
+            scope: g.scope.clone(),
+            grant_json: g.grant_json.clone(),
+            created_at: g.created_at,
+            expires_at: g.expires_at,
+            revoked_at: None,
+        };
+        wit::grants::create(&grant, None, g.expires_at).map_err(|e| fail("grants.create", e))
+    }
+
+    fn record_access_token(&self, t: &s::AccessToken) -> StoreResult<()> {
+        wit::grants::record_access_token(&wit::grants::AccessToken {
+            token_hash: t.token_hash.clone(),
+            grant_id: t.grant_id.clone(),
+            expires_at: t.expires_at,
+        })
+        .map_err(|e| fail("grants.record-access-token", e))
+    }
+
+    fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String> {
+        wit::keys::sign_jwt(alg, Some(typ), claims_json).map_err(|e| fail("keys.sign-jwt", e))
     }
 
     fn one_time_put(

@@ -5,6 +5,9 @@ use authrim_protocol::Issuer;
 
 /// Default `session_ttl`: 8 hours.
 pub const DEFAULT_SESSION_TTL: i64 = 8 * 3600;
+/// Defaults of `access_token_ttl` and `id_token_ttl` (as op-token's).
+pub const DEFAULT_ACCESS_TOKEN_TTL: i64 = 3600;
+pub const DEFAULT_ID_TOKEN_TTL: i64 = 3600;
 /// Lifetime of an authorization code (brief: at most 60 s).
 pub const CODE_TTL: i64 = 60;
 /// Lifetime of a pushed request's `request_uri` (RFC 9126 §2.2).
@@ -20,6 +23,10 @@ pub struct Config {
     pub require_par: bool,
     /// Spin variable `session_ttl`, seconds.
     pub session_ttl: i64,
+    /// Spin variables `access_token_ttl` and `id_token_ttl`, seconds: the
+    /// tokens the implicit and hybrid flows return from `/authorize`.
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
 }
 
 impl Config {
@@ -40,21 +47,21 @@ impl Config {
                 ))
             }
         };
-        let session_ttl = match get("session_ttl").as_deref().map(str::trim) {
-            None | Some("") => DEFAULT_SESSION_TTL,
+        let seconds = |name: &str, default: i64| match get(name).as_deref().map(str::trim) {
+            None | Some("") => Ok(default),
             Some(v) => match v.parse::<i64>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(format!(
-                        "variable `session_ttl` must be a positive number of seconds, not {v:?}"
-                    ))
-                }
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!(
+                    "variable `{name}` must be a positive number of seconds, not {v:?}"
+                )),
             },
         };
         Ok(Config {
             issuer,
             require_par,
-            session_ttl,
+            session_ttl: seconds("session_ttl", DEFAULT_SESSION_TTL)?,
+            access_token_ttl: seconds("access_token_ttl", DEFAULT_ACCESS_TOKEN_TTL)?,
+            id_token_ttl: seconds("id_token_ttl", DEFAULT_ID_TOKEN_TTL)?,
         })
     }
 
@@ -83,6 +90,10 @@ mod tests {
         let c = read(&[("issuer", "https://id.example.com")]).unwrap();
         assert!(!c.require_par);
         assert_eq!(c.session_ttl, DEFAULT_SESSION_TTL);
+        assert_eq!(
+            (c.access_token_ttl, c.id_token_ttl),
+            (DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_ID_TOKEN_TTL)
+        );
         let c = read(&[
             ("issuer", "https://id.example.com"),
             ("require_pushed_authorization_requests", "true"),
@@ -104,6 +115,11 @@ mod tests {
             ][..],
             &[("issuer", "https://id.example.com"), ("session_ttl", "0")][..],
             &[("issuer", "https://id.example.com"), ("session_ttl", "x")][..],
+            &[
+                ("issuer", "https://id.example.com"),
+                ("access_token_ttl", "-5"),
+            ][..],
+            &[("issuer", "https://id.example.com"), ("id_token_ttl", "0")][..],
         ] {
             assert!(read(vars).is_err(), "{vars:?}");
         }

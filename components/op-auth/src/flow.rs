@@ -11,16 +11,25 @@
 //!    interaction, or no stored consent covering every scope value and
 //!    every claim named in the `claims` parameter. With `prompt=none` →
 //!    `consent_required`.
-//! 3. [`issue_code`]: the code (60 s, stored by hash) with what the token
-//!    endpoint needs, delivered in the request's response mode with `iss`.
+//! 3. [`issue_response`]: what the response type asks for, delivered in
+//!    the request's response mode with `iss`: the code (60 s, stored by
+//!    hash) with what the token endpoint needs; an access token (an RFC
+//!    9068 JWT minted as op-token mints them, recorded in a grant tied to
+//!    the session so UserInfo, introspection and revocation know it); an
+//!    ID Token with `c_hash`/`at_hash` (`authrim_oauth::front_channel`).
 
 use crate::config::CODE_TTL;
 use crate::interaction::{self, Interaction};
-use crate::store::{AuthCode, Consent, Session, StoredClient, User};
+use crate::store::{AccessToken, AuthCode, Consent, Grant, Session, StoredClient, User};
 use crate::{cookie, new_token, Env};
 use authrim_oauth::authorize::{self, AuthorizationRequest, ClientRef, Origin};
 use authrim_oauth::claims::requested_claim_names;
 use authrim_oauth::client_metadata::{ClientId, ClientMetadata};
+use authrim_oauth::front_channel::{self, Authentication, Companions};
+use authrim_oauth::id_token::{
+    mint_access_token, AccessTokenGrant, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, ID_TOKEN_TYP,
+};
+use authrim_oauth::response_mode::Issued;
 use authrim_oauth::scope::Scope;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
@@ -241,7 +250,7 @@ pub fn proceed(
     session: Option<&(Session, User)>,
 ) -> Result<HttpResponse, OAuthError> {
     let request = &pending.request;
-    let refuse = |e: OAuthError| Ok(request.error_response(&env.config.issuer, e));
+    let refuse = |e: OAuthError| Ok(request.error_response(&env.config.issuer, e, &env.jarm()));
     let login = match login_needed(request, interaction, session.map(|(s, _)| s), env.now) {
         Ok(needed) => needed,
         Err(e) => return refuse(e),
@@ -270,7 +279,7 @@ pub fn proceed(
             return Err(interaction::expired());
         }
     }
-    issue_code(env, request, session)
+    issue_response(env, pending, session, user)
 }
 
 /// What the token endpoint needs besides the code's own columns
@@ -293,12 +302,133 @@ pub fn grant_json(request: &AuthorizationRequest, session: &Session) -> String {
     .to_string()
 }
 
-/// Step 3.
-pub fn issue_code(
+/// Step 3: the code, access token and ID Token the response type names.
+pub fn issue_response(
+    env: &Env,
+    pending: &Pending,
+    session: &Session,
+    user: &User,
+) -> Result<HttpResponse, OAuthError> {
+    let request = &pending.request;
+    let rt = request.response_type;
+    let code = if rt.has_code() {
+        Some(issue_code(env, request, session)?)
+    } else {
+        None
+    };
+    let access = if rt.has_token() {
+        Some(issue_access_token(env, request, session)?)
+    } else {
+        None
+    };
+    let id_token = if rt.has_id_token() {
+        let alg = pending
+            .client
+            .id_token_signed_response_alg
+            .asymmetric()
+            .unwrap_or(authrim_jose::Alg::RS256);
+        let claims = match serde_json::from_str::<Value>(&user.claims_json) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                crate::log(&format!(
+                    "user {}: stored claims are not an object",
+                    user.id
+                ));
+                return Err(OAuthError::server_error());
+            }
+        };
+        let auth = Authentication {
+            sub: &user.id,
+            auth_time: session.auth_time,
+            acr: session.acr.as_deref(),
+            amr: &session.amr,
+            sid: Some(&session.sid),
+        };
+        let companions = Companions {
+            code: code.as_deref(),
+            access_token: access.as_ref().map(|(t, _)| t.as_str()),
+        };
+        let token = front_channel::id_token(
+            &env.config.issuer,
+            request,
+            &auth,
+            &claims,
+            alg,
+            companions,
+            env.now,
+            env.config.id_token_ttl,
+        );
+        Some(
+            env.store
+                .sign_jwt(alg.as_str(), ID_TOKEN_TYP, &token.to_claims_json())?,
+        )
+    } else {
+        None
+    };
+    let scope = request.scope.to_string();
+    let issued = Issued {
+        code: code.as_deref(),
+        access_token: access.as_ref().map(|(t, _)| t.as_str()),
+        expires_in: access.as_ref().map_or(0, |(_, e)| *e),
+        scope: Some(scope.as_str()).filter(|s| !s.is_empty()),
+        id_token: id_token.as_deref(),
+    };
+    Ok(request.success_response(&env.config.issuer, &issued, &env.jarm()))
+}
+
+/// An access token from the authorization endpoint, in a grant of its own
+/// that ends with it and with the session (no refresh token: RFC 6749
+/// §4.2.2), and its lifetime in seconds.
+fn issue_access_token(
     env: &Env,
     request: &AuthorizationRequest,
     session: &Session,
-) -> Result<HttpResponse, OAuthError> {
+) -> Result<(String, i64), OAuthError> {
+    let grant = Grant {
+        id: new_token()?,
+        client_id: request.client_id.as_str().to_string(),
+        user_id: session.user_id.clone(),
+        sid: Some(session.sid.clone()),
+        scope: request.scope.to_string(),
+        grant_json: grant_json(request, session),
+        created_at: env.now,
+        expires_at: env.now.saturating_add(env.config.access_token_ttl),
+    };
+    env.store.create_grant(&grant)?;
+    let minted = AccessTokenGrant {
+        client_id: &grant.client_id,
+        user_id: Some(&grant.user_id),
+        expires_at: grant.expires_at,
+        authentication: Some((session.auth_time, session.acr.as_deref(), &session.amr)),
+    };
+    let jti = new_token()?;
+    let (claims, expires_at) = mint_access_token(
+        &env.config.issuer,
+        &minted,
+        &request.scope,
+        &jti,
+        env.now,
+        env.config.access_token_ttl,
+    );
+    let token = env.store.sign_jwt(
+        ACCESS_TOKEN_ALG.as_str(),
+        ACCESS_TOKEN_TYP,
+        &claims.to_claims_json(),
+    )?;
+    env.store.record_access_token(&AccessToken {
+        token_hash: hash_token(&token),
+        grant_id: grant.id,
+        expires_at,
+    })?;
+    Ok((token, expires_at - env.now))
+}
+
+/// The code, stored by hash with what the token endpoint needs.
+fn issue_code(
+    env: &Env,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<String, OAuthError> {
     let code = new_token()?;
     env.store.put_code(&AuthCode {
         code_hash: hash_token(&code),
@@ -319,5 +449,5 @@ pub fn issue_code(
         grant_json: grant_json(request, session),
         expires_at: env.now + CODE_TTL,
     })?;
-    Ok(request.success_response(&env.config.issuer, &code))
+    Ok(code)
 }

@@ -36,6 +36,25 @@ pub struct Env<'a> {
     pub now: i64,
 }
 
+/// `typ` of JARM response JWTs (JARM defines none; RFC 7519 §5.1's `JWT`).
+pub const JARM_TYP: &str = "JWT";
+
+impl Env<'_> {
+    /// What signs JARM responses: op-store's keys, now.
+    pub fn jarm(&self) -> authrim_oauth::response_mode::Jarm<'_> {
+        authrim_oauth::response_mode::Jarm {
+            now: self.now,
+            sign: self,
+        }
+    }
+}
+
+impl authrim_oauth::response_mode::SignJwt for Env<'_> {
+    fn sign_jwt(&self, alg: authrim_jose::Alg, claims_json: &str) -> Result<String, OAuthError> {
+        self.store.sign_jwt(alg.as_str(), JARM_TYP, claims_json)
+    }
+}
+
 /// A new 256-bit random token (codes, ids, CSRF tokens, cookies).
 pub(crate) fn new_token() -> Result<String, OAuthError> {
     authrim_protocol::secret::random_token().map_err(|e| {

@@ -21,6 +21,9 @@ pub struct User {
     pub id: String,
     pub username: String,
     pub password_hash: Option<String>,
+    /// Standard claims (OIDC Core §5.1) as a JSON object, for front-channel
+    /// ID Tokens.
+    pub claims_json: String,
     pub disabled: bool,
 }
 
@@ -49,6 +52,30 @@ pub struct AuthCode {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub grant_json: String,
+    pub expires_at: i64,
+}
+
+/// A grant (`grants.grant`) for access tokens issued at the authorization
+/// endpoint (implicit and hybrid flows): no refresh token, ends with the
+/// session (`sid`) or its access tokens' lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub grant_json: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// `grants.access-token`: the hash by which op-userinfo, introspection and
+/// revocation recognise an access token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken {
+    pub token_hash: String,
+    pub grant_id: String,
     pub expires_at: i64,
 }
 
@@ -84,6 +111,12 @@ pub trait Store {
     fn end_session(&self, id_hash: &str, now: i64) -> StoreResult<bool>;
 
     fn put_code(&self, code: &AuthCode) -> StoreResult<()>;
+
+    /// `grants.create` without a refresh token.
+    fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
+    fn record_access_token(&self, token: &AccessToken) -> StoreResult<()>;
+    /// `keys.sign-jwt`: a compact JWS over `claims_json`.
+    fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String>;
 
     fn one_time_put(
         &self,

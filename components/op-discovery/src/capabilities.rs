@@ -2,6 +2,7 @@
 //! come from the code that implements them (authrim-oauth) wherever such a
 //! list exists, so the document cannot drift from the endpoints.
 
+use authrim_oauth::authorize::RESPONSE_TYPES_SUPPORTED;
 use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::encryption::{ContentEnc, KeyAlg};
@@ -59,9 +60,12 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
                 "offline_access",
             ]),
             claims,
+            response_types: strings(&RESPONSE_TYPES_SUPPORTED),
             response_modes: strings(&ResponseMode::SUPPORTED),
+            authorization_signing_algs: strings(&["RS256", "ES256"]),
             grant_types: strings(&[
                 "authorization_code",
+                "implicit",
                 "refresh_token",
                 "client_credentials",
                 DEVICE_CODE_GRANT_TYPE,

@@ -6,7 +6,9 @@ use authrim_oauth::claims::{release_claims, ClaimsRequest};
 use authrim_oauth::client_metadata::GrantType;
 use authrim_oauth::dpop::Proof;
 use authrim_oauth::encryption::seal_id_token;
-use authrim_oauth::id_token::{AccessTokenClaims, IdToken, ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
+use authrim_oauth::id_token::{
+    mint_access_token, AccessTokenGrant, IdToken, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, ID_TOKEN_TYP,
+};
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::secret::{hash_token, random_token};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
@@ -16,10 +18,6 @@ use serde_json::{Map, Value};
 use crate::client::Client;
 use crate::env::Env;
 use crate::store::{fault, internal, AccessToken, Grant, Store, User};
-
-/// Access tokens are signed with ES256: about a tenth of the cost of RS256
-/// in a component, and only this OP checks them (by their hash).
-pub const ACCESS_TOKEN_ALG: &str = "ES256";
 
 /// The `grant-json` of codes (written by op-auth) and of grants (written
 /// here): the authentication the grant rests on and the claims request.
@@ -120,7 +118,8 @@ pub fn new_grant(
 
 /// A JWT access token (RFC 9068) issued in `grant` with `scope`, recorded
 /// by its hash so that this OP recognises (and can revoke) it. It expires
-/// with its grant at the latest.
+/// with its grant at the latest (`authrim_oauth::id_token::mint_access_token`,
+/// shared with the authorization endpoint).
 pub fn access_token<S: Store>(
     store: &S,
     env: &Env,
@@ -129,28 +128,27 @@ pub fn access_token<S: Store>(
     data: &GrantData,
     jkt: Option<&str>,
 ) -> Result<IssuedAccessToken, OAuthError> {
-    let expires_at = env
-        .now
-        .saturating_add(env.access_token_ttl)
-        .min(grant.expires_at);
     let jti = new_secret()?;
-    let mut claims = AccessTokenClaims::new(
+    let minted = AccessTokenGrant {
+        client_id: &grant.client_id,
+        user_id: grant.user_id.as_deref(),
+        expires_at: grant.expires_at,
+        authentication: data
+            .auth_time
+            .map(|t| (t, data.acr.as_deref(), data.amr.as_slice())),
+    };
+    let (claims, expires_at) = mint_access_token(
         &env.issuer,
-        env.issuer.as_str(),
-        grant.user_id.as_deref(),
-        &grant.client_id,
+        &minted,
+        scope,
         &jti,
         env.now,
-        expires_at - env.now,
-        scope,
+        env.access_token_ttl,
     );
-    if let (Some(_), Some(auth_time)) = (&grant.user_id, data.auth_time) {
-        claims = claims.with_authentication(auth_time, data.acr.as_deref(), &data.amr);
-    }
     let claims = claims.with_jkt(jkt);
     let token = store
         .sign_jwt(
-            ACCESS_TOKEN_ALG,
+            ACCESS_TOKEN_ALG.as_str(),
             Some(ACCESS_TOKEN_TYP),
             &claims.to_claims_json(),
         )

@@ -21,12 +21,26 @@ use crate::claims::ClaimsRequest;
 use crate::client_metadata::{ClientId, ClientMetadata, RedirectUri, ResponseType};
 use crate::form::Params;
 use crate::pkce::{CodeChallenge, PkcePolicy};
-use crate::response_mode::{self, ResponseMode};
+use crate::response_mode::{self, Issued, Jarm, JarmTarget, ResponseMode};
 use crate::scope::{Scope, OFFLINE_ACCESS};
 use authrim_protocol::{ErrorCode, HttpResponse, Issuer, OAuthError};
 
 /// The `request_uri` prefix of pushed authorization requests (RFC 9126 §2.2).
 pub const PAR_REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// The response types the authorization endpoint serves (discovery
+/// `response_types_supported`): the code flow, the hybrid flow (OIDC Core
+/// §3.3) and the OpenID implicit flow (§3.2). A client uses those it
+/// registered. `token` alone (the plain OAuth implicit grant, which the
+/// OAuth 2.0 Security BCP advises against) and `none` are not offered.
+pub const RESPONSE_TYPES_SUPPORTED: [&str; 6] = [
+    "code",
+    "code id_token",
+    "code token",
+    "code id_token token",
+    "id_token",
+    "id_token token",
+];
 
 /// Length limits of free-text parameters, in bytes.
 pub const MAX_NONCE_LEN: usize = 512;
@@ -78,6 +92,9 @@ pub enum ErrorDisposition {
         redirect_uri: RedirectUri,
         response_mode: ResponseMode,
         state: Option<String>,
+        /// The client and its `authorization_signed_response_alg`, for
+        /// the JARM modes (boxed: errors stay small).
+        jarm: Box<JarmTarget>,
     },
 }
 
@@ -113,21 +130,24 @@ impl AuthorizeError {
         ))
     }
 
-    /// The response: a redirect (or form_post page) to the client, or the
-    /// JSON error for `ShowToUser` (components render an HTML page instead).
-    pub fn to_response(&self, issuer: &Issuer) -> HttpResponse {
+    /// The response: a redirect (or form_post page) to the client, signed
+    /// by `jarm` in a JARM mode, or the JSON error for `ShowToUser`
+    /// (components render an HTML page instead).
+    pub fn to_response(&self, issuer: &Issuer, jarm: &Jarm<'_>) -> HttpResponse {
         match &self.disposition {
             ErrorDisposition::ShowToUser => self.error.to_response(),
             ErrorDisposition::Redirect {
                 redirect_uri,
                 response_mode,
                 state,
+                jarm: target,
             } => response_mode::error_response(
                 redirect_uri.as_str(),
                 *response_mode,
                 issuer,
                 &self.error,
                 state.as_deref(),
+                Some((target, jarm)),
             ),
         }
     }
@@ -236,9 +256,11 @@ pub struct AuthorizationRequest {
     /// Whether `redirect_uri` was in the request. If it was, the token
     /// request must repeat it (RFC 6749 §4.1.3); keep it with the code.
     pub redirect_uri_in_request: bool,
-    /// Always `code` today.
+    /// One of [`RESPONSE_TYPES_SUPPORTED`], registered by the client.
     pub response_type: ResponseType,
     pub response_mode: ResponseMode,
+    /// Who JARM responses are for and the alg they are signed with.
+    pub jarm: JarmTarget,
     /// Requested scope, limited to the client's registered scope, with
     /// `offline_access` removed where OIDC Core §11 says to ignore it.
     pub scope: Scope,
@@ -273,27 +295,46 @@ impl AuthorizationRequest {
             redirect_uri: self.redirect_uri.clone(),
             response_mode: self.response_mode,
             state: self.state.clone(),
+            jarm: Box::new(self.jarm.clone()),
         }
     }
 
     /// The error response for an error found after validation.
-    pub fn error_response(&self, issuer: &Issuer, error: OAuthError) -> HttpResponse {
+    pub fn error_response(
+        &self,
+        issuer: &Issuer,
+        error: OAuthError,
+        jarm: &Jarm<'_>,
+    ) -> HttpResponse {
         AuthorizeError {
             error,
             disposition: self.error_disposition(),
         }
-        .to_response(issuer)
+        .to_response(issuer, jarm)
     }
 
-    /// The successful response carrying `code`.
-    pub fn success_response(&self, issuer: &Issuer, code: &str) -> HttpResponse {
+    /// The successful response carrying what was `issued`.
+    pub fn success_response(
+        &self,
+        issuer: &Issuer,
+        issued: &Issued<'_>,
+        jarm: &Jarm<'_>,
+    ) -> HttpResponse {
         response_mode::success_response(
             self.redirect_uri.as_str(),
             self.response_mode,
             issuer,
-            code,
+            issued,
             self.state.as_deref(),
+            Some((&self.jarm, jarm)),
         )
+    }
+
+    /// Whether an access token results from this request, at once or by
+    /// redeeming the code: then the scope's claims are served by UserInfo
+    /// and not put in the ID Token (OIDC Core §5.4).
+    pub fn access_token_results(&self) -> bool {
+        self.response_type.has_code() || self.response_type.has_token()
     }
 }
 
@@ -335,8 +376,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("check_response_mode", check_response_mode),
     ("check_request_object", check_request_object),
     ("check_response_type", check_response_type),
+    ("check_response_mode_fits", check_response_mode_fits),
     ("check_par_required", check_par_required),
     ("check_scope", check_scope),
+    ("check_openid_for_id_token", check_openid_for_id_token),
     ("check_prompt", check_prompt),
     ("check_offline_access", check_offline_access),
     ("check_max_age", check_max_age),
@@ -372,6 +415,7 @@ struct Cx<'a> {
     origin: Origin<'a>,
     config: &'a AuthorizeConfig,
     redirect_uri: RedirectUri,
+    response_type: ResponseType,
     response_mode: ResponseMode,
     scope: Scope,
     prompt: Prompt,
@@ -396,6 +440,7 @@ impl<'a> Cx<'a> {
             origin,
             config,
             redirect_uri,
+            response_type: ResponseType::CODE,
             response_mode: ResponseMode::Query,
             scope: Scope::default(),
             prompt: Prompt::default(),
@@ -412,13 +457,15 @@ impl<'a> Cx<'a> {
     }
 
     /// Where errors after the redirect URI check go: the requested mode if
-    /// it is valid, else the default of the requested response type.
+    /// it is valid (and may carry the requested response type), else the
+    /// default of the requested response type.
     fn redirect_disposition(&self) -> ErrorDisposition {
+        let requested_type = self.get("response_type").unwrap_or("code");
         let mode = self
             .get("response_mode")
-            .and_then(|m| ResponseMode::parse(m).ok())
-            .unwrap_or_else(|| {
-                ResponseMode::default_for(self.get("response_type").unwrap_or("code"))
+            .and_then(|m| ResponseMode::parse(m, requested_type).ok())
+            .map_or(ResponseMode::default_for(requested_type), |m| {
+                m.for_errors(requested_type)
             });
         ErrorDisposition::Redirect {
             redirect_uri: self.redirect_uri.clone(),
@@ -427,6 +474,14 @@ impl<'a> Cx<'a> {
                 .get("state")
                 .filter(|s| s.len() <= MAX_STATE_LEN)
                 .map(str::to_string),
+            jarm: Box::new(self.jarm_target()),
+        }
+    }
+
+    fn jarm_target(&self) -> JarmTarget {
+        JarmTarget {
+            client_id: self.client.client_id.as_str().to_string(),
+            alg: self.client.metadata.authorization_signed_response_alg(),
         }
     }
 
@@ -435,8 +490,9 @@ impl<'a> Cx<'a> {
         AuthorizationRequest {
             client_id: self.client.client_id.clone(),
             redirect_uri_in_request: self.params.contains("redirect_uri"),
-            response_type: ResponseType::CODE,
+            response_type: self.response_type,
             response_mode: self.response_mode,
+            jarm: self.jarm_target(),
             state: owned("state"),
             nonce: owned("nonce"),
             login_hint: owned("login_hint"),
@@ -511,11 +567,23 @@ fn check_redirect_uri(params: &Params, client: ClientRef<'_>) -> Result<Redirect
     }
 }
 
+/// `response_mode`, or the default of the requested response type
+/// (`fragment` for those returning tokens).
 fn check_response_mode(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     cx.response_mode = match cx.get("response_mode") {
-        Some(m) => ResponseMode::parse(m)?,
-        None => ResponseMode::default_for("code"),
+        Some(m) => ResponseMode::parse(m, cx.get("response_type").unwrap_or("code"))?,
+        None => ResponseMode::default_for(cx.get("response_type").unwrap_or("code")),
     };
+    Ok(())
+}
+
+/// Tokens are never sent in the query (`ResponseMode::allowed_for`).
+fn check_response_mode_fits(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if !cx.response_mode.allowed_for(cx.response_type) {
+        return Err(OAuthError::invalid_request(
+            "response_mode query is not allowed for a response type that returns tokens",
+        ));
+    }
     Ok(())
 }
 
@@ -545,26 +613,44 @@ fn check_request_object(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// `code` is the only response type; the client must have registered it.
+/// One of [`RESPONSE_TYPES_SUPPORTED`] (`unsupported_response_type`
+/// otherwise), registered by the client (`unauthorized_client` otherwise,
+/// RFC 6749 §4.1.2.1).
 fn check_response_type(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     let Some(raw) = cx.get("response_type") else {
         return Err(OAuthError::invalid_request(
             "missing required parameter response_type",
         ));
     };
-    match ResponseType::parse(raw) {
-        Some(ResponseType::CODE) if cx.client.metadata.allows_response_type(ResponseType::CODE) => {
-            Ok(())
-        }
-        Some(ResponseType::CODE) => Err(OAuthError::with_description(
-            ErrorCode::UnauthorizedClient,
-            "the client is not registered for response_type code",
-        )),
-        _ => Err(OAuthError::with_description(
+    let Some(rt) = ResponseType::parse(raw).filter(|rt| supported(*rt)) else {
+        return Err(OAuthError::with_description(
             ErrorCode::UnsupportedResponseType,
-            "only response_type code is supported",
-        )),
+            "unsupported response_type",
+        ));
+    };
+    if !cx.client.metadata.allows_response_type(rt) {
+        return Err(OAuthError::with_description(
+            ErrorCode::UnauthorizedClient,
+            format!("the client is not registered for response_type {rt}"),
+        ));
     }
+    cx.response_type = rt;
+    Ok(())
+}
+
+fn supported(rt: ResponseType) -> bool {
+    RESPONSE_TYPES_SUPPORTED.contains(&rt.as_str())
+}
+
+/// An ID Token is an OpenID Connect response: `id_token` needs the
+/// `openid` scope (OIDC Core §3.2.2.1, §3.3.2.1).
+fn check_openid_for_id_token(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if cx.response_type.has_id_token() && !cx.scope.has_openid() {
+        return Err(OAuthError::invalid_request(
+            "response_type id_token needs the openid scope",
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 9126 §4: a client (or server) that requires PAR may not send its
@@ -631,9 +717,16 @@ fn check_max_age(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// `state` is opaque and echoed; `nonce` is optional for the code flow.
-/// Both are bounded.
+/// `state` is opaque and echoed; `nonce` is optional for the code flow
+/// and `code token`, and REQUIRED whenever the authorization endpoint
+/// returns an ID Token (OIDC Core §3.2.2.1, §3.3.2.1), which is what
+/// protects that token against replay. Both are bounded.
 fn check_state_and_nonce(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    if cx.response_type.has_id_token() && cx.get("nonce").is_none_or(str::is_empty) {
+        return Err(OAuthError::invalid_request(
+            "nonce is required for a response type that returns an ID Token",
+        ));
+    }
     if cx.get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
         return Err(OAuthError::invalid_request("state is too long"));
     }
@@ -684,6 +777,15 @@ fn check_claims(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
 /// RFC 7636 (`pkce`): S256, or plain where the client allows it; public
 /// clients (and every client when configured) must send S256.
 fn check_pkce(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
+    // No code, nothing to bind: a challenge would never be checked.
+    if !cx.response_type.has_code() {
+        if cx.params.contains("code_challenge") || cx.params.contains("code_challenge_method") {
+            return Err(OAuthError::invalid_request(
+                "code_challenge is only for response types that return a code",
+            ));
+        }
+        return Ok(());
+    }
     let policy = PkcePolicy::for_client(cx.client.metadata, cx.config.require_pkce);
     cx.code_challenge = CodeChallenge::from_request(
         cx.get("code_challenge"),
@@ -701,6 +803,18 @@ mod tests {
     use crate::pkce::ChallengeMethod;
 
     const CLIENT_ID: &str = "s6BhdRkqt3";
+
+    fn refuse_to_sign(_: authrim_jose::Alg, _: &str) -> Result<String, OAuthError> {
+        Err(OAuthError::server_error())
+    }
+
+    /// A signer for tests whose requests use no JARM mode.
+    fn no_jarm() -> Jarm<'static> {
+        Jarm {
+            now: 0,
+            sign: &refuse_to_sign,
+        }
+    }
 
     /// A confidential web client with two redirect URIs.
     fn confidential() -> ClientMetadata {
@@ -823,6 +937,7 @@ mod tests {
                 redirect_uri,
                 response_mode,
                 state,
+                ..
             } => {
                 assert_eq!(redirect_uri.as_str(), "https://client.example.org/cb");
                 assert_eq!(state.as_deref(), Some("af0ifjsldkj"));
@@ -906,15 +1021,30 @@ mod tests {
             ),
             (
                 with("response_type", "id_token"),
-                UnsupportedResponseType,
+                UnauthorizedClient,
                 Client(ResponseMode::Fragment),
-                "id_token",
+                "id_token not registered",
             ),
             (
                 with("response_type", "code+id_token"),
-                UnsupportedResponseType,
+                UnauthorizedClient,
                 Client(ResponseMode::Fragment),
-                "hybrid",
+                "hybrid not registered",
+            ),
+            (
+                format!(
+                    "{}&response_mode=query",
+                    with("response_type", "code+id_token")
+                ),
+                UnauthorizedClient,
+                Client(ResponseMode::Fragment),
+                "query never carries a hybrid error",
+            ),
+            (
+                with("response_type", "code+code"),
+                UnsupportedResponseType,
+                Client(q),
+                "repeated word",
             ),
             (
                 with("response_type", "none"),
@@ -929,10 +1059,10 @@ mod tests {
                 "case",
             ),
             (
-                with("response_mode", "query.jwt"),
+                with("response_mode", "query.JWT"),
                 InvalidRequest,
                 Client(q),
-                "JARM",
+                "unknown mode",
             ),
             (
                 format!("{}&response_mode=form_post", with("response_type", "token")),
@@ -1081,17 +1211,222 @@ mod tests {
         }
     }
 
+    /// A client registered for every front-channel response type.
+    fn front_channel_client() -> ClientMetadata {
+        ClientMetadata::from_json(
+            r#"{"redirect_uris":["https://client.example.org/cb"],
+                "grant_types":["authorization_code","implicit"],
+                "response_types":["code","code id_token","code token",
+                  "code id_token token","id_token","id_token token"]}"#,
+        )
+        .unwrap()
+    }
+
+    fn run_front(query: &str) -> Result<AuthorizationRequest, AuthorizeError> {
+        run_with(
+            query,
+            &front_channel_client(),
+            Origin::Authorize,
+            &AuthorizeConfig::default(),
+        )
+    }
+
+    #[test]
+    fn hybrid_and_implicit_requests() {
+        let table = [
+            ("code", None, ResponseMode::Query, true),
+            ("code+id_token", Some("n"), ResponseMode::Fragment, true),
+            ("code+token", None, ResponseMode::Fragment, true),
+            (
+                "code+id_token+token",
+                Some("n"),
+                ResponseMode::Fragment,
+                true,
+            ),
+            (
+                "token+id_token+code",
+                Some("n"),
+                ResponseMode::Fragment,
+                true,
+            ),
+            ("id_token", Some("n"), ResponseMode::Fragment, false),
+            ("id_token+token", Some("n"), ResponseMode::Fragment, true),
+        ];
+        for (rt, nonce, mode, access) in table {
+            let mut q = with("response_type", rt);
+            if let Some(n) = nonce {
+                q.push_str(&format!("&nonce={n}"));
+            }
+            let r = run_front(&q).unwrap_or_else(|e| panic!("{rt}: {e:?}"));
+            let expected = ResponseType::parse(&rt.replace('+', " ")).unwrap();
+            assert_eq!(r.response_type, expected, "{rt}");
+            assert_eq!(r.response_mode, mode, "{rt}");
+            assert_eq!(r.access_token_results(), access, "{rt}");
+            assert_eq!(r.nonce.as_deref(), nonce, "{rt}");
+            // form_post is allowed for all of them.
+            let r = run_front(&format!("{q}&response_mode=form_post")).unwrap();
+            assert_eq!(r.response_mode, ResponseMode::FormPost, "{rt}");
+        }
+    }
+
+    #[test]
+    fn jarm_modes_resolve_and_carry_the_client() {
+        let front = |q: &str| run_front(q);
+        let r = front(&format!("{BASE}&response_mode=jwt")).unwrap();
+        assert_eq!(r.response_mode, ResponseMode::QueryJwt);
+        assert_eq!(r.jarm.client_id, CLIENT_ID);
+        assert_eq!(r.jarm.alg, authrim_jose::Alg::RS256, "JARM's default");
+        let q = format!(
+            "{}&nonce=n&response_mode=jwt",
+            with("response_type", "code+id_token")
+        );
+        assert_eq!(front(&q).unwrap().response_mode, ResponseMode::FragmentJwt);
+        let q = format!(
+            "{}&nonce=n&response_mode=form_post.jwt",
+            with("response_type", "id_token")
+        );
+        assert_eq!(front(&q).unwrap().response_mode, ResponseMode::FormPostJwt);
+        // query.jwt never carries tokens; the error goes in fragment.jwt.
+        let q = format!(
+            "{}&nonce=n&response_mode=query.jwt",
+            with("response_type", "id_token")
+        );
+        let err = front(&q).unwrap_err();
+        assert_eq!(err.error.code, ErrorCode::InvalidRequest);
+        match err.disposition {
+            ErrorDisposition::Redirect {
+                response_mode,
+                jarm,
+                ..
+            } => {
+                assert_eq!(response_mode, ResponseMode::FragmentJwt);
+                assert_eq!(jarm.client_id, CLIENT_ID);
+            }
+            d => panic!("{d:?}"),
+        }
+        // The client's registered alg.
+        let mut es = front_channel_client();
+        es.authorization_signed_response_alg = Some(crate::client_metadata::JwsAlg::ES256);
+        let cfg = AuthorizeConfig::default();
+        let r = run_with(
+            &format!("{BASE}&response_mode=jwt"),
+            &es,
+            Origin::Authorize,
+            &cfg,
+        );
+        assert_eq!(r.unwrap().jarm.alg, authrim_jose::Alg::ES256);
+    }
+
+    #[test]
+    fn hybrid_and_implicit_negative_table() {
+        use ErrorCode::*;
+        let frag = ResponseMode::Fragment;
+        let table: Vec<(String, ErrorCode, ResponseMode, &str)> = vec![
+            (
+                with("response_type", "id_token"),
+                InvalidRequest,
+                frag,
+                "id_token without nonce",
+            ),
+            (
+                with("response_type", "code+id_token"),
+                InvalidRequest,
+                frag,
+                "hybrid without nonce",
+            ),
+            (
+                format!("{}&nonce=", with("response_type", "id_token+token")),
+                InvalidRequest,
+                frag,
+                "empty nonce",
+            ),
+            (
+                format!(
+                    "{}&nonce=n&response_mode=query",
+                    with("response_type", "code+id_token")
+                ),
+                InvalidRequest,
+                frag,
+                "query for hybrid",
+            ),
+            (
+                format!(
+                    "{}&response_mode=query",
+                    with("response_type", "code+token")
+                ),
+                InvalidRequest,
+                frag,
+                "query for code token",
+            ),
+            (
+                format!("{}&nonce=n", with("response_type", "token")),
+                UnsupportedResponseType,
+                frag,
+                "plain OAuth implicit is off",
+            ),
+            (
+                format!("{}&nonce=n", with("response_type", "id_token"))
+                    .replace("scope=openid", "scope=profile"),
+                InvalidRequest,
+                frag,
+                "id_token without openid",
+            ),
+            (
+                format!(
+                    "{}&nonce=n&code_challenge={CHALLENGE}&code_challenge_method=S256",
+                    with("response_type", "id_token")
+                ),
+                InvalidRequest,
+                frag,
+                "PKCE without a code",
+            ),
+            (
+                format!(
+                    "{}&nonce={}",
+                    with("response_type", "id_token"),
+                    "n".repeat(MAX_NONCE_LEN + 1)
+                ),
+                InvalidRequest,
+                frag,
+                "oversized nonce",
+            ),
+        ];
+        for (q, code, mode, why) in table {
+            let err = run_front(&q).expect_err(why);
+            assert_eq!(err.error.code, code, "{why}: {:?}", err.error);
+            match err.disposition {
+                ErrorDisposition::Redirect { response_mode, .. } => {
+                    assert_eq!(response_mode, mode, "{why}")
+                }
+                d => panic!("{why}: {d:?}"),
+            }
+        }
+        // A public client needs no PKCE for an implicit response type.
+        let mut public = front_channel_client();
+        public.token_endpoint_auth_method = AuthMethod::None;
+        let q = format!("{}&nonce=n", with("response_type", "id_token+token"));
+        let cfg = AuthorizeConfig::default();
+        assert!(run_with(&q, &public, Origin::Authorize, &cfg).is_ok());
+        let q = format!("{}&nonce=n", with("response_type", "code+id_token"));
+        let err = run_with(&q, &public, Origin::Authorize, &cfg).unwrap_err();
+        assert_eq!(
+            err.error.code,
+            ErrorCode::InvalidRequest,
+            "hybrid keeps PKCE"
+        );
+    }
+
     #[test]
     fn redirected_errors_render_to_the_client() {
         let err = run(&with("prompt", "none+consent")).unwrap_err();
         let iss = Issuer::parse("https://id.example.com").unwrap();
-        let resp = err.to_response(&iss);
+        let resp = err.to_response(&iss, &no_jarm());
         assert_eq!(resp.status, 302);
         let loc = resp.header_value("location").unwrap();
         assert!(loc.starts_with("https://client.example.org/cb?error=invalid_request&"));
         assert!(loc.contains("&state=af0ifjsldkj&iss=https%3A%2F%2Fid.example.com"));
         let shown = run(&with("redirect_uri", "https%3A%2F%2Fevil.example%2Fcb")).unwrap_err();
-        let resp = shown.to_response(&iss);
+        let resp = shown.to_response(&iss, &no_jarm());
         assert_eq!(resp.status, 400);
         assert!(resp.header_value("location").is_none());
     }
@@ -1318,12 +1653,12 @@ mod tests {
             "https%3A%2F%2Fclient.example.org%2Fcb2%3Fx%3D1",
         );
         let r = run(&q).unwrap();
-        let resp = r.success_response(&iss, "SplxlOBeZQQYbYS6WxSbIA");
+        let resp = r.success_response(&iss, &Issued::code("SplxlOBeZQQYbYS6WxSbIA"), &no_jarm());
         assert_eq!(
             resp.header_value("location"),
             Some("https://client.example.org/cb2?x=1&code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj&iss=https%3A%2F%2Fid.example.com")
         );
-        let resp = r.error_response(&iss, OAuthError::new(ErrorCode::LoginRequired));
+        let resp = r.error_response(&iss, OAuthError::new(ErrorCode::LoginRequired), &no_jarm());
         assert!(resp
             .header_value("location")
             .unwrap()
@@ -1334,7 +1669,7 @@ mod tests {
     fn checks_run_in_the_documented_order() {
         // Several faults at once: the earliest check reports.
         let table = [
-            ("response_mode=jwt&response_type=token", "response_mode"),
+            ("response_mode=xml&response_type=token", "response_mode"),
             ("request=x&response_type=token", "request objects"),
             ("response_type=token&scope=%22", "response_type"),
             ("scope=%22&prompt=bogus", "scope"),

@@ -391,6 +391,10 @@ pub struct ClientMetadata {
     pub userinfo_encrypted_response_alg: Option<KeyAlg>,
     #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
     pub userinfo_encrypted_response_enc: Option<ContentEnc>,
+    /// JARM §3: the alg of signed authorization responses; absent means
+    /// RS256. RS256 or ES256 (the OP's keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -438,6 +442,7 @@ impl Default for ClientMetadata {
             userinfo_signed_response_alg: None,
             userinfo_encrypted_response_alg: None,
             userinfo_encrypted_response_enc: None,
+            authorization_signed_response_alg: None,
             token_endpoint_auth_signing_alg: None,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
@@ -555,6 +560,14 @@ impl ClientMetadata {
             }
             "userinfo_encrypted_response_enc" => {
                 self.userinfo_encrypted_response_enc = Some(content_enc(v)?)
+            }
+            "authorization_signed_response_alg" => {
+                self.authorization_signed_response_alg = Some(JwsAlg::from_value(v)?)
+            }
+            // JARM encryption is not offered: a client that needs it is
+            // refused rather than sent a readable response.
+            "authorization_encrypted_response_alg" | "authorization_encrypted_response_enc" => {
+                return Err("encrypted authorization responses are not supported".into())
             }
             "token_endpoint_auth_signing_alg" => {
                 self.token_endpoint_auth_signing_alg = Some(JwsAlg::from_value(v)?)
@@ -732,6 +745,14 @@ impl ClientMetadata {
                 "userinfo_signed_response_alg must be RS256 or ES256",
             ));
         }
+        if self
+            .authorization_signed_response_alg
+            .is_some_and(JwsAlg::is_hmac)
+        {
+            return Err(invalid_metadata(
+                "authorization_signed_response_alg must be RS256 or ES256",
+            ));
+        }
         self.validate_encryption()?;
         for (name, uri) in [
             ("client_uri", &self.client_uri),
@@ -777,6 +798,16 @@ impl ClientMetadata {
     /// needs keys: `jwks` holding a key for it (RFC 7517 `use` `enc` or
     /// none, its `alg` if any), or a `jwks_uri` (checked when used).
     fn validate_encryption(&self) -> Result<(), OAuthError> {
+        // The authorization endpoint (hybrid, implicit) does not encrypt
+        // its ID Tokens yet: such a client is refused rather than sent
+        // readable ones.
+        if self.id_token_encrypted_response_alg.is_some()
+            && self.response_types.iter().any(|rt| rt.has_id_token())
+        {
+            return Err(invalid_metadata(
+                "id_token_encrypted_response_alg is supported for ID Tokens from the token endpoint only; register response_types without id_token",
+            ));
+        }
         let jwks = self.jwks()?;
         for (prefix, alg, enc) in [
             (
@@ -850,6 +881,13 @@ impl ClientMetadata {
     /// A public client (`token_endpoint_auth_method` `none`).
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// The alg of the client's JARM responses (JARM §3: RS256 by default).
+    pub fn authorization_signed_response_alg(&self) -> Alg {
+        self.authorization_signed_response_alg
+            .and_then(JwsAlg::asymmetric)
+            .unwrap_or(Alg::RS256)
     }
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
@@ -1356,6 +1394,32 @@ mod tests {
     }
 
     #[test]
+    fn jarm_signing_alg() {
+        let m = parse(r#"{"redirect_uris":["https://rp.example/cb"]}"#);
+        assert_eq!(m.authorization_signed_response_alg(), Alg::RS256);
+        let m = parse(
+            r#"{"redirect_uris":["https://rp.example/cb"],"authorization_signed_response_alg":"ES256"}"#,
+        );
+        assert_eq!(m.authorization_signed_response_alg(), Alg::ES256);
+        assert!(m.validate().is_ok());
+        let hs = parse(
+            r#"{"redirect_uris":["https://rp.example/cb"],"authorization_signed_response_alg":"HS256"}"#,
+        );
+        assert_eq!(
+            hs.validate().unwrap_err().code,
+            ErrorCode::InvalidClientMetadata
+        );
+        for refused in [
+            r#"{"authorization_signed_response_alg":"none"}"#,
+            r#"{"authorization_encrypted_response_alg":"RSA-OAEP-256"}"#,
+            r#"{"authorization_encrypted_response_enc":"A128GCM"}"#,
+        ] {
+            let e = ClientMetadata::from_json(refused).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{refused}");
+        }
+    }
+
+    #[test]
     fn registration_rules() {
         let ok: &[&str] = &[
             r#"{"redirect_uris":["https://c.example/cb?x=1"]}"#,
@@ -1611,5 +1675,34 @@ mod tests {
         );
         assert_eq!(JwsAlg::ES256.asymmetric(), Some(Alg::ES256));
         assert!(JwsAlg::HS512.is_hmac() && !JwsAlg::RS256.is_hmac());
+    }
+
+    #[test]
+    fn encrypted_id_tokens_refused_with_front_channel_id_tokens() {
+        let m = serde_json::json!({
+            "redirect_uris": ["https://rp.example.com/cb"],
+            "grant_types": ["authorization_code", "implicit"],
+            "response_types": ["code id_token"],
+            "id_token_encrypted_response_alg": "RSA-OAEP-256",
+            "jwks_uri": "https://rp.example.com/jwks",
+        });
+        let err = ClientMetadata::from_json(&m.to_string())
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.description
+                .as_deref()
+                .unwrap_or("")
+                .contains("token endpoint only"),
+            "{err:?}"
+        );
+        let mut ok = m.clone();
+        ok["response_types"] = serde_json::json!(["code"]);
+        ok["grant_types"] = serde_json::json!(["authorization_code"]);
+        ClientMetadata::from_json(&ok.to_string())
+            .unwrap()
+            .validate()
+            .unwrap();
     }
 }

@@ -16,6 +16,7 @@ pub mod pkce;
 // Authorization request / response and tokens.
 pub mod authorize;
 pub mod claims;
+pub mod front_channel;
 pub mod id_token;
 pub mod response_mode;
 pub mod scope;

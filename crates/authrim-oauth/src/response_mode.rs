@@ -1,6 +1,10 @@
 //! Delivering the authorization response to the client's redirect URI:
 //! `query` and `fragment` (OAuth 2.0 Multiple Response Type Encoding
-//! Practices §2.1) and `form_post` (OAuth 2.0 Form Post Response Mode).
+//! Practices §2.1), `form_post` (OAuth 2.0 Form Post Response Mode), and
+//! their JWT-secured forms `query.jwt`, `fragment.jwt`, `form_post.jwt`
+//! and `jwt` (JARM §2.3): every response parameter, errors included, goes
+//! into one JWT signed by the OP with `iss`, `aud` (the client) and `exp`,
+//! delivered as the single parameter `response`.
 //!
 //! Every response carries `iss` (RFC 9207 §2). Success carries `code` and
 //! `state`; errors carry `error`, `error_description` (the public one, see
@@ -10,9 +14,12 @@
 //! Values are percent-encoded with `%20` for spaces, which both
 //! `application/x-www-form-urlencoded` and `decodeURIComponent` decode.
 
+use crate::client_metadata::ResponseType;
+use authrim_jose::Alg;
 use authrim_protocol::{HttpResponse, Issuer, OAuthError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -26,19 +33,67 @@ pub enum ResponseMode {
     Fragment,
     /// An auto-submitting HTML form that POSTs the parameters.
     FormPost,
+    /// JARM §2.3.1: the response JWT in the query.
+    QueryJwt,
+    /// JARM §2.3.2: the response JWT in the fragment.
+    FragmentJwt,
+    /// JARM §2.3.3: the response JWT POSTed by a form.
+    FormPostJwt,
+}
+
+/// Lifetime of a JARM response JWT: JARM §2.1 recommends a short one
+/// ("e.g. 10 minutes").
+pub const JARM_TTL: i64 = 600;
+
+/// Signs a JWT with the OP's key for `alg` (`keys.sign-jwt` in the
+/// component).
+pub trait SignJwt {
+    fn sign_jwt(&self, alg: Alg, claims_json: &str) -> Result<String, OAuthError>;
+}
+
+impl<F: Fn(Alg, &str) -> Result<String, OAuthError>> SignJwt for F {
+    fn sign_jwt(&self, alg: Alg, claims_json: &str) -> Result<String, OAuthError> {
+        self(alg, claims_json)
+    }
+}
+
+/// Signs JARM responses: the signer and the time.
+pub struct Jarm<'a> {
+    pub now: i64,
+    pub sign: &'a dyn SignJwt,
+}
+
+/// Who a JARM response is for and how it is signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JarmTarget {
+    pub client_id: String,
+    pub alg: Alg,
 }
 
 impl ResponseMode {
     /// The values for `response_modes_supported` in discovery.
-    pub const SUPPORTED: [&'static str; 3] = ["query", "fragment", "form_post"];
+    pub const SUPPORTED: [&'static str; 7] = [
+        "query",
+        "fragment",
+        "form_post",
+        "query.jwt",
+        "fragment.jwt",
+        "form_post.jwt",
+        "jwt",
+    ];
 
-    /// Parses `response_mode`. Unknown values (including the JARM `*.jwt`
-    /// modes) are `invalid_request`.
-    pub fn parse(s: &str) -> Result<ResponseMode, OAuthError> {
+    /// Parses `response_mode` for a request of `response_type` (raw): `jwt`
+    /// is the JWT form of that type's default mode (JARM §2.3.4). Unknown
+    /// values are `invalid_request`.
+    pub fn parse(s: &str, response_type: &str) -> Result<ResponseMode, OAuthError> {
         match s {
             "query" => Ok(ResponseMode::Query),
             "fragment" => Ok(ResponseMode::Fragment),
             "form_post" => Ok(ResponseMode::FormPost),
+            "query.jwt" => Ok(ResponseMode::QueryJwt),
+            "fragment.jwt" => Ok(ResponseMode::FragmentJwt),
+            "form_post.jwt" => Ok(ResponseMode::FormPostJwt),
+            "jwt" => Ok(ResponseMode::default_for(response_type).to_jwt()),
             _ => Err(OAuthError::invalid_request("unsupported response_mode")),
         }
     }
@@ -48,6 +103,44 @@ impl ResponseMode {
             ResponseMode::Query => "query",
             ResponseMode::Fragment => "fragment",
             ResponseMode::FormPost => "form_post",
+            ResponseMode::QueryJwt => "query.jwt",
+            ResponseMode::FragmentJwt => "fragment.jwt",
+            ResponseMode::FormPostJwt => "form_post.jwt",
+        }
+    }
+
+    /// A JARM mode.
+    pub fn is_jwt(self) -> bool {
+        self != self.encoding()
+    }
+
+    /// How the parameters (or the one `response` JWT) travel.
+    pub fn encoding(self) -> ResponseMode {
+        match self {
+            ResponseMode::Query | ResponseMode::QueryJwt => ResponseMode::Query,
+            ResponseMode::Fragment | ResponseMode::FragmentJwt => ResponseMode::Fragment,
+            ResponseMode::FormPost | ResponseMode::FormPostJwt => ResponseMode::FormPost,
+        }
+    }
+
+    /// The JARM form of this mode.
+    pub fn to_jwt(self) -> ResponseMode {
+        match self.encoding() {
+            ResponseMode::Query => ResponseMode::QueryJwt,
+            ResponseMode::Fragment => ResponseMode::FragmentJwt,
+            _ => ResponseMode::FormPostJwt,
+        }
+    }
+
+    /// The mode errors go back in when this one was requested for
+    /// `response_type` (raw): a query mode that may not carry that type's
+    /// response becomes the fragment one, JWT-ness kept.
+    pub fn for_errors(self, response_type: &str) -> ResponseMode {
+        let default = ResponseMode::default_for(response_type);
+        match (self, default) {
+            (ResponseMode::Query, ResponseMode::Fragment) => ResponseMode::Fragment,
+            (ResponseMode::QueryJwt, ResponseMode::Fragment) => ResponseMode::FragmentJwt,
+            (m, _) => m,
         }
     }
 
@@ -65,6 +158,17 @@ impl ResponseMode {
             ResponseMode::Query
         }
     }
+
+    /// Whether this mode may carry the response of `response_type`: never
+    /// `query` for a response that returns a token or ID Token from the
+    /// authorization endpoint (Multiple Response Type Encoding Practices
+    /// §2.1: "the query encoding MUST NOT be used" for them; OIDC Core
+    /// §3.2.2.5, §3.3.2.5), so tokens never land in logs and Referer headers.
+    /// The same holds for `query.jwt`: JARM §2.3.1 allows it with such
+    /// types only when the JWT is encrypted, which Authrim does not do.
+    pub fn allowed_for(self, response_type: ResponseType) -> bool {
+        !(self.encoding() == ResponseMode::Query && response_type.is_implicit())
+    }
 }
 
 impl fmt::Display for ResponseMode {
@@ -73,20 +177,60 @@ impl fmt::Display for ResponseMode {
     }
 }
 
-/// The successful authorization response of the code flow.
+/// What a successful authorization response carries besides `state` and
+/// `iss`: the code, and for the implicit and hybrid flows the access token
+/// and ID Token (OIDC Core §3.2.2.5, §3.3.2.5; RFC 6749 §4.2.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Issued<'a> {
+    pub code: Option<&'a str>,
+    pub access_token: Option<&'a str>,
+    /// Lifetime of `access_token` in seconds.
+    pub expires_in: i64,
+    /// The granted scope, sent with an access token (RFC 6749 §4.2.2).
+    pub scope: Option<&'a str>,
+    pub id_token: Option<&'a str>,
+}
+
+impl<'a> Issued<'a> {
+    /// The code flow's response: a code alone.
+    pub fn code(code: &'a str) -> Self {
+        Issued {
+            code: Some(code),
+            ..Issued::default()
+        }
+    }
+}
+
+/// The successful authorization response. `jarm` signs it when `mode` is
+/// a JWT mode.
 pub fn success_response(
     redirect_uri: &str,
     mode: ResponseMode,
     issuer: &Issuer,
-    code: &str,
+    issued: &Issued<'_>,
     state: Option<&str>,
+    jarm: Option<(&JarmTarget, &Jarm<'_>)>,
 ) -> HttpResponse {
-    let mut params = vec![("code", code)];
+    let expires_in = issued.expires_in.to_string();
+    let mut params = Vec::with_capacity(8);
+    if let Some(c) = issued.code {
+        params.push(("code", c));
+    }
+    if let Some(t) = issued.access_token {
+        params.push(("access_token", t));
+        params.push(("token_type", "Bearer"));
+        params.push(("expires_in", expires_in.as_str()));
+        if let Some(s) = issued.scope {
+            params.push(("scope", s));
+        }
+    }
+    if let Some(t) = issued.id_token {
+        params.push(("id_token", t));
+    }
     if let Some(s) = state {
         params.push(("state", s));
     }
-    params.push(("iss", issuer.as_str()));
-    authorization_response(redirect_uri, mode, &params)
+    deliver(redirect_uri, mode, issuer, &params, jarm)
 }
 
 /// An error response delivered to the client (RFC 6749 §4.1.2.1). Only for
@@ -98,6 +242,7 @@ pub fn error_response(
     issuer: &Issuer,
     error: &OAuthError,
     state: Option<&str>,
+    jarm: Option<(&JarmTarget, &Jarm<'_>)>,
 ) -> HttpResponse {
     if !error.code.redirectable() {
         return error.to_response();
@@ -109,8 +254,46 @@ pub fn error_response(
     if let Some(s) = state {
         params.push(("state", s));
     }
-    params.push(("iss", issuer.as_str()));
-    authorization_response(redirect_uri, mode, &params)
+    deliver(redirect_uri, mode, issuer, &params, jarm)
+}
+
+/// The claims of a JARM response JWT (JARM §2.1): `iss`, `aud` (the
+/// client), `exp`, and every response parameter.
+pub fn jarm_claims(issuer: &Issuer, client_id: &str, params: &[(&str, &str)], now: i64) -> String {
+    let mut m = serde_json::Map::new();
+    for (k, v) in params {
+        m.insert((*k).to_string(), Value::String((*v).to_string()));
+    }
+    m.insert("iss".into(), Value::String(issuer.as_str().to_string()));
+    m.insert("aud".into(), Value::String(client_id.to_string()));
+    m.insert("exp".into(), Value::from(now.saturating_add(JARM_TTL)));
+    Value::Object(m).to_string()
+}
+
+/// `params` plus `iss` (RFC 9207) in a plain mode, or signed into one
+/// `response` JWT (whose `iss` claim serves RFC 9207) in a JARM mode. A
+/// JARM mode without a signer, or a failed signature, is a server error
+/// shown directly: nothing unsigned reaches a client that asked for JARM.
+fn deliver(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    issuer: &Issuer,
+    params: &[(&str, &str)],
+    jarm: Option<(&JarmTarget, &Jarm<'_>)>,
+) -> HttpResponse {
+    if !mode.is_jwt() {
+        let mut params = params.to_vec();
+        params.push(("iss", issuer.as_str()));
+        return authorization_response(redirect_uri, mode, &params);
+    }
+    let Some((target, jarm)) = jarm else {
+        return OAuthError::server_error().to_response();
+    };
+    let claims = jarm_claims(issuer, &target.client_id, params, jarm.now);
+    match jarm.sign.sign_jwt(target.alg, &claims) {
+        Ok(jwt) => authorization_response(redirect_uri, mode.encoding(), &[("response", &jwt)]),
+        Err(e) => e.to_response(),
+    }
 }
 
 /// Delivers `params` to `redirect_uri` in `mode`: a 302 for `query` and
@@ -123,7 +306,7 @@ pub fn authorization_response(
     // A registered redirect URI has no fragment (RFC 6749 §3.1.2); should
     // one slip through, it is dropped rather than mixed with our values.
     let base = redirect_uri.split('#').next().unwrap_or(redirect_uri);
-    match mode {
+    match mode.encoding() {
         ResponseMode::Query => {
             let sep = if !base.contains('?') {
                 "?"
@@ -135,7 +318,7 @@ pub fn authorization_response(
             redirect(&format!("{base}{sep}{}", encode_params(params)))
         }
         ResponseMode::Fragment => redirect(&format!("{base}#{}", encode_params(params))),
-        ResponseMode::FormPost => form_post(base, params),
+        _ => form_post(base, params),
     }
 }
 
@@ -240,11 +423,24 @@ mod tests {
 
     #[test]
     fn response_modes_parse() {
-        for m in ResponseMode::SUPPORTED {
-            assert_eq!(ResponseMode::parse(m).unwrap().as_str(), m);
+        for m in ResponseMode::SUPPORTED.iter().filter(|m| **m != "jwt") {
+            assert_eq!(ResponseMode::parse(m, "code").unwrap().as_str(), *m);
         }
-        for bad in ["QUERY", "query.jwt", "jwt", "form_post ", "web_message", ""] {
-            let e = ResponseMode::parse(bad).unwrap_err();
+        // `jwt` is the JWT form of the response type's default (JARM §2.3.4).
+        let jwt = |rt| ResponseMode::parse("jwt", rt).unwrap();
+        assert_eq!(jwt("code"), ResponseMode::QueryJwt);
+        assert_eq!(jwt("code id_token"), ResponseMode::FragmentJwt);
+        assert_eq!(jwt("id_token token"), ResponseMode::FragmentJwt);
+        for bad in [
+            "QUERY",
+            "JWT",
+            "query.JWT",
+            ".jwt",
+            "form_post ",
+            "web_message",
+            "",
+        ] {
+            let e = ResponseMode::parse(bad, "code").unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidRequest, "{bad:?}");
         }
     }
@@ -263,6 +459,145 @@ mod tests {
         for (rt, mode) in table {
             assert_eq!(ResponseMode::default_for(rt), mode, "{rt}");
         }
+    }
+
+    #[test]
+    fn query_never_carries_tokens() {
+        for (rt, query_ok) in [
+            ("code", true),
+            ("code id_token", false),
+            ("code token", false),
+            ("code id_token token", false),
+            ("id_token", false),
+            ("id_token token", false),
+        ] {
+            let rt = ResponseType::parse(rt).unwrap();
+            assert_eq!(ResponseMode::Query.allowed_for(rt), query_ok, "{rt}");
+            assert!(ResponseMode::Fragment.allowed_for(rt), "{rt}");
+            assert!(ResponseMode::FormPost.allowed_for(rt), "{rt}");
+        }
+    }
+
+    #[test]
+    fn jwt_modes_and_their_encodings() {
+        use ResponseMode::*;
+        for (m, enc, jwt) in [
+            (QueryJwt, Query, true),
+            (FragmentJwt, Fragment, true),
+            (FormPostJwt, FormPost, true),
+            (Query, Query, false),
+        ] {
+            assert_eq!(
+                (m.encoding(), m.is_jwt(), m.to_jwt().encoding()),
+                (enc, jwt, enc)
+            );
+        }
+        let hybrid = ResponseType::parse("code id_token").unwrap();
+        assert!(!QueryJwt.allowed_for(hybrid) && FragmentJwt.allowed_for(hybrid));
+        assert!(QueryJwt.allowed_for(ResponseType::CODE));
+        assert_eq!(QueryJwt.for_errors("code token"), FragmentJwt);
+        assert_eq!(Query.for_errors("id_token"), Fragment);
+        assert_eq!(QueryJwt.for_errors("code"), QueryJwt);
+    }
+
+    /// A stand-in signer that shows what it signed: `alg.claims.sig`.
+    fn fake_sign(alg: Alg, claims: &str) -> Result<String, OAuthError> {
+        Ok(format!(
+            "{}.{}.sig",
+            alg.as_str(),
+            authrim_jose::b64::encode(claims.as_bytes())
+        ))
+    }
+
+    fn signed_claims(jwt: &str) -> Value {
+        let part = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&authrim_jose::b64::decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn jarm_success_and_error_are_one_signed_response() {
+        let target = JarmTarget {
+            client_id: "s6BhdRkqt3".into(),
+            alg: Alg::ES256,
+        };
+        let jarm = Jarm {
+            now: 1000,
+            sign: &fake_sign,
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::QueryJwt,
+            &iss(),
+            &Issued::code("c1"),
+            Some("s1"),
+            Some((&target, &jarm)),
+        );
+        let loc = location(&r);
+        let jwt = loc.strip_prefix("https://rp.example/cb?response=").unwrap();
+        assert!(jwt.starts_with("ES256."), "{jwt}");
+        assert_eq!(
+            signed_claims(jwt),
+            serde_json::json!({"iss": "https://id.example.com", "aud": "s6BhdRkqt3",
+                               "exp": 1600, "code": "c1", "state": "s1"})
+        );
+        let e = OAuthError::with_description(ErrorCode::AccessDenied, "no");
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::FragmentJwt,
+            &iss(),
+            &e,
+            Some("s1"),
+            Some((&target, &jarm)),
+        );
+        let loc = location(&r);
+        let jwt = loc.strip_prefix("https://rp.example/cb#response=").unwrap();
+        let c = signed_claims(jwt);
+        assert_eq!(
+            (c["error"].as_str(), c["error_description"].as_str()),
+            (Some("access_denied"), Some("no"))
+        );
+        assert_eq!(
+            (c["aud"].as_str(), c["state"].as_str()),
+            (Some("s6BhdRkqt3"), Some("s1"))
+        );
+        // form_post.jwt: one hidden field.
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::FormPostJwt,
+            &iss(),
+            &Issued::code("c1"),
+            None,
+            Some((&target, &jarm)),
+        );
+        let html = String::from_utf8(r.body).unwrap();
+        assert_eq!(html.matches("type=\"hidden\"").count(), 1);
+        assert!(html.contains("name=\"response\" value=\"ES256."));
+        // Never unsigned: no signer, or a failing one, is a direct 500.
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::QueryJwt,
+            &iss(),
+            &Issued::code("c1"),
+            None,
+            None,
+        );
+        assert_eq!(r.status, 500);
+        assert!(r.header_value("location").is_none());
+        let failing =
+            |_: Alg, _: &str| -> Result<String, OAuthError> { Err(OAuthError::server_error()) };
+        let jarm = Jarm {
+            now: 0,
+            sign: &failing,
+        };
+        let r = error_response(
+            "https://rp.example/cb",
+            ResponseMode::QueryJwt,
+            &iss(),
+            &e,
+            None,
+            Some((&target, &jarm)),
+        );
+        assert_eq!(r.status, 500);
     }
 
     #[test]
@@ -290,7 +625,14 @@ mod tests {
             ),
         ];
         for (uri, expected) in table {
-            let r = success_response(uri, ResponseMode::Query, &iss(), "c1", Some("s &x"));
+            let r = success_response(
+                uri,
+                ResponseMode::Query,
+                &iss(),
+                &Issued::code("c1"),
+                Some("s &x"),
+                None,
+            );
             assert_eq!(location(&r), expected, "{uri}");
         }
     }
@@ -301,12 +643,53 @@ mod tests {
             "https://rp.example/cb?a=1",
             ResponseMode::Fragment,
             &iss(),
-            "c+/=",
+            &Issued::code("c+/="),
+            None,
             None,
         );
         assert_eq!(
             location(&r),
             "https://rp.example/cb?a=1#code=c%2B%2F%3D&iss=https%3A%2F%2Fid.example.com"
+        );
+    }
+
+    #[test]
+    fn hybrid_success_carries_every_token() {
+        let issued = Issued {
+            code: Some("c1"),
+            access_token: Some("at.x.y"),
+            expires_in: 3600,
+            scope: Some("openid email"),
+            id_token: Some("id.x.y"),
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::Fragment,
+            &iss(),
+            &issued,
+            Some("s"),
+            None,
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb#code=c1&access_token=at.x.y&token_type=Bearer&expires_in=3600\
+             &scope=openid%20email&id_token=id.x.y&state=s&iss=https%3A%2F%2Fid.example.com"
+        );
+        let id_only = Issued {
+            id_token: Some("id.x.y"),
+            ..Issued::default()
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::Fragment,
+            &iss(),
+            &id_only,
+            None,
+            None,
+        );
+        assert_eq!(
+            location(&r),
+            "https://rp.example/cb#id_token=id.x.y&iss=https%3A%2F%2Fid.example.com"
         );
     }
 
@@ -319,6 +702,7 @@ mod tests {
             &iss(),
             &e,
             Some("xyz"),
+            None,
         );
         assert_eq!(
             location(&r),
@@ -332,6 +716,7 @@ mod tests {
             &iss(),
             &e,
             None,
+            None,
         );
         let loc = location(&r);
         assert!(loc.starts_with("https://rp.example/cb#error=server_error&error_description="));
@@ -343,6 +728,7 @@ mod tests {
             ResponseMode::Query,
             &iss(),
             &e,
+            None,
             None,
         );
         assert_eq!(
@@ -360,6 +746,7 @@ mod tests {
             &iss(),
             &e,
             None,
+            None,
         );
         assert_eq!(r.status, 401);
         assert!(r.header_value("location").is_none());
@@ -372,8 +759,9 @@ mod tests {
             "https://rp.example/cb?a=\"b\"&c=<d>",
             ResponseMode::FormPost,
             &iss(),
-            "c1",
+            &Issued::code("c1"),
             Some(evil),
+            None,
         );
         assert_eq!(r.status, 200);
         assert_eq!(r.header_value("cache-control"), Some("no-store"));
@@ -408,6 +796,7 @@ mod tests {
             &iss(),
             &e,
             Some("s"),
+            None,
         );
         let html = String::from_utf8(r.body).unwrap();
         assert!(html.contains("name=\"error\" value=\"access_denied\""));

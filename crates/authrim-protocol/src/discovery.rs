@@ -37,7 +37,10 @@ pub struct Capabilities {
 pub struct CoreCapabilities {
     pub scopes: Vec<String>,
     pub claims: Vec<String>,
+    pub response_types: Vec<String>,
     pub response_modes: Vec<String>,
+    /// JARM §4: algs of signed authorization responses.
+    pub authorization_signing_algs: Vec<String>,
     pub grant_types: Vec<String>,
     pub token_endpoint_auth_methods: Vec<String>,
     pub token_endpoint_auth_signing_algs: Vec<String>,
@@ -98,6 +101,8 @@ pub struct ProviderMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_modes_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_types_supported: Option<Vec<String>>,
@@ -154,8 +159,10 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.require_pushed_authorization_requests = Some(core.require_pushed_authorization_requests);
         m.end_session_endpoint = url("/logout");
         m.scopes_supported = Some(core.scopes.clone());
-        m.response_types_supported = Some(vec!["code".into()]);
+        m.response_types_supported = Some(core.response_types.clone());
         m.response_modes_supported = Some(core.response_modes.clone());
+        m.authorization_signing_alg_values_supported =
+            Some(core.authorization_signing_algs.clone());
         m.grant_types_supported = Some(core.grant_types.clone());
         m.subject_types_supported = Some(vec!["public".into()]);
         m.id_token_signing_alg_values_supported = Some(caps.signing_algs.clone());

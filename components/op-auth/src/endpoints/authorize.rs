@@ -43,7 +43,11 @@ fn run(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
     };
     let hint_sub = match check_id_token_hint(env, &pending) {
         Ok(sub) => sub,
-        Err(e) => return Ok(pending.request.error_response(&env.config.issuer, e)),
+        Err(e) => {
+            return Ok(pending
+                .request
+                .error_response(&env.config.issuer, e, &env.jarm()))
+        }
     };
     let session = flow::current_session(env, req.cookie)?;
     let interaction = Interaction::new(&params, pushed, hint_sub)?;
@@ -54,7 +58,7 @@ fn run(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
 fn render_error(env: &Env, e: &AuthorizeError) -> HttpResponse {
     match e.disposition {
         ErrorDisposition::ShowToUser => html::error_page(&e.error),
-        ErrorDisposition::Redirect { .. } => e.to_response(&env.config.issuer),
+        ErrorDisposition::Redirect { .. } => e.to_response(&env.config.issuer, &env.jarm()),
     }
 }
 

@@ -75,6 +75,7 @@ fn submit(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
                 ErrorCode::AccessDenied,
                 "the End-User denied the request",
             ),
+            &env.jarm(),
         ));
     }
     let previous = env.store.consent(&user.id, request.client_id.as_str())?;

@@ -67,6 +67,8 @@ impl World {
                 issuer: Issuer::parse("https://id.example.com").unwrap(),
                 require_par: false,
                 session_ttl: 3600,
+                access_token_ttl: 600,
+                id_token_ttl: 300,
             },
             now: std::cell::Cell::new(NOW),
         }
@@ -571,7 +573,7 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
             format!("{AUTHZ}&id_token_hint=not.a.jwt"),
             "invalid_request",
         ),
-        (format!("{AUTHZ}&response_mode=jwt"), "invalid_request"),
+        (format!("{AUTHZ}&response_mode=xml"), "invalid_request"),
     ];
     for (q, code) in redirected {
         let p = client_params(&w.get(&mut b, &format!("/authorize?{q}")), CB);
