@@ -54,6 +54,7 @@ pub const GRANT_TYPES: &[GrantType] = &[
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
     GrantType::DeviceCode,
+    GrantType::Ciba,
 ];
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).

@@ -73,15 +73,21 @@ pub fn create(db: &dyn Sql, r: &CibaRequest, now: i64) -> Result<(), StoreError>
     Ok(())
 }
 
-/// The user's pending, unexpired requests, oldest first.
+/// Most requests `list_pending` returns: a page's worth. Newest first, so
+/// that a flood of requests cannot hide the one the user just started.
+pub const MAX_LISTED: i64 = 20;
+
+/// The user's pending, unexpired requests, newest first, at most
+/// [`MAX_LISTED`].
 pub fn list_pending(db: &dyn Sql, user_id: &str, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
     db.execute(
         &format!(
             "SELECT {COLS} FROM ciba_requests
              WHERE user_id = ?1 AND status = 'pending' AND expires_at > ?2
-             ORDER BY created_at, auth_req_id_hash"
+             ORDER BY created_at DESC, auth_req_id_hash
+             LIMIT ?3"
         ),
-        params![user_id, now],
+        params![user_id, now, MAX_LISTED],
     )?
     .iter()
     .map(|r| from_row(r))

@@ -7,6 +7,7 @@
 //! Errors are RFC 6749 §5.2 JSON; `invalid_client` is 401, with a `Basic`
 //! challenge when the client used HTTP Basic.
 
+use authrim_oauth::ciba::CIBA_GRANT_TYPE;
 use authrim_oauth::client_metadata::GrantType;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::form::{is_form_content_type, Params};
@@ -15,7 +16,7 @@ use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use crate::client::{self, Client};
 use crate::dpop;
 use crate::env::Env;
-use crate::grants::{authorization_code, client_credentials, device_code, refresh_token};
+use crate::grants::{authorization_code, ciba, client_credentials, device_code, refresh_token};
 use crate::store::{fault, Store};
 
 pub struct Request<'a> {
@@ -36,6 +37,7 @@ enum Grant {
     RefreshToken,
     ClientCredentials,
     DeviceCode,
+    Ciba,
 }
 
 impl Grant {
@@ -45,6 +47,7 @@ impl Grant {
             Grant::RefreshToken => GrantType::RefreshToken,
             Grant::ClientCredentials => GrantType::ClientCredentials,
             Grant::DeviceCode => GrantType::DeviceCode,
+            Grant::Ciba => GrantType::Ciba,
         }
     }
 }
@@ -55,6 +58,7 @@ pub const GRANT_TYPES_SUPPORTED: &[&str] = &[
     "refresh_token",
     "client_credentials",
     DEVICE_CODE_GRANT_TYPE,
+    CIBA_GRANT_TYPE,
 ];
 
 pub async fn respond<S: Store>(
@@ -138,6 +142,10 @@ async fn serve<S: Store>(
             let keys = client::id_token_keys(&client, store).await?;
             device_code::exchange(&params, &client, keys.as_ref(), store, &env, proof)
         }
+        Grant::Ciba => {
+            let keys = client::id_token_keys(&client, store).await?;
+            ciba::exchange(&params, &client, keys.as_ref(), store, &env, proof)
+        }
     }?;
     let mut resp = response.into_response();
     if proof.is_some() && env.dpop_require_nonce {
@@ -154,10 +162,11 @@ fn grant_type(params: &Params) -> Result<Grant, OAuthError> {
         "refresh_token" => Ok(Grant::RefreshToken),
         "client_credentials" => Ok(Grant::ClientCredentials),
         DEVICE_CODE_GRANT_TYPE => Ok(Grant::DeviceCode),
+        CIBA_GRANT_TYPE => Ok(Grant::Ciba),
         _ => Err(OAuthError::with_description(
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be authorization_code, refresh_token, client_credentials \
-             or urn:ietf:params:oauth:grant-type:device_code",
+            "grant_type must be authorization_code, refresh_token, client_credentials, \
+             urn:ietf:params:oauth:grant-type:device_code or urn:openid:params:grant-type:ciba",
         )),
     }
 }

@@ -43,11 +43,24 @@ fn create_and_list_pending_for_the_named_user_only() {
     create(&db, &other, NOW).unwrap();
     assert_eq!(
         list_pending(&db, "u1", NOW + 1).unwrap(),
-        vec![request("r1"), second.clone()]
+        vec![second.clone(), request("r1")]
     );
     assert_eq!(list_pending(&db, "u2", NOW).unwrap(), vec![other]);
     assert_eq!(list_pending(&db, "u1", NOW + 600).unwrap(), vec![second]);
     assert_eq!(list_pending(&db, "nobody", NOW).unwrap(), vec![]);
+    // At most a page, newest first.
+    for i in 0..30 {
+        let mut r = request(&format!("many{i:02}"));
+        r.user_id = "u2".into();
+        r.created_at = NOW + i;
+        create(&db, &r, NOW).unwrap();
+    }
+    let listed = list_pending(&db, "u2", NOW).unwrap();
+    assert_eq!(listed.len(), 20);
+    assert_eq!(
+        listed[0].auth_req_id_hash,
+        request("many29").auth_req_id_hash
+    );
     // Taken hash, unknown client, unknown user, bad lifetime or mode.
     assert!(matches!(
         create(&db, &request("r1"), NOW),
