@@ -3,7 +3,8 @@
 //! `/bc-approve` behind op-auth's sign-in, the token endpoint's polls
 //! (pending, slow_down, denied, expired, approved once), UserInfo with the
 //! issued token, the negative tables, and many parallel polls of one
-//! approved request yielding exactly one token response.
+//! approved request yielding exactly one token response; the deployment's
+//! webhook receiving a signed event for each new request.
 
 use std::sync::{Arc, Barrier};
 
@@ -455,4 +456,124 @@ fn parallel_polls_of_one_approved_request_yield_one_token_response() {
         assert_eq!(*status, 400, "{body}");
         assert!(body.contains("invalid_grant"), "{body}");
     }
+}
+
+/// One HTTP request received by [`receiver`]: its head and body.
+struct Received {
+    head: String,
+    body: Vec<u8>,
+}
+
+/// A one-thread HTTP server on 127.0.0.1 that answers 204 to every
+/// request and hands each one over.
+fn receiver() -> (u16, std::sync::mpsc::Receiver<Received>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream.write_all(
+                b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            if tx.send(Received { head, body }).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn new_requests_are_posted_signed_to_the_webhook() {
+    use hmac::{Hmac, Mac};
+    let (port, received) = receiver();
+    let secret = "e2e-webhook-secret-0123456789abcdefghij";
+    let data = DataDir::new();
+    let origin = format!("http://127.0.0.1:{port}");
+    let url = format!("{origin}/hooks/ciba");
+    let app = App::start_with_env(
+        &data,
+        &[
+            ("SPIN_VARIABLE_CIBA_WEBHOOK_URL", &url),
+            ("SPIN_VARIABLE_CIBA_WEBHOOK_ORIGIN", &origin),
+            ("SPIN_VARIABLE_CIBA_WEBHOOK_SECRET", secret),
+        ],
+    );
+    add_client(
+        &data,
+        "bank",
+        json!({"client_name": "Example Bank", "grant_types": [CIBA_GRANT],
+               "backchannel_token_delivery_mode": "poll"}),
+        true,
+    );
+    crate::harness::admin(
+        &data,
+        &["user", "add", "--username", "alice", "--password", PASSWORD],
+    );
+    let id = start(&app, "scope=openid&login_hint=alice&binding_message=W4SCT");
+    let got = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the webhook is called");
+    assert!(
+        got.head.starts_with("POST /hooks/ciba HTTP/1.1\r\n"),
+        "{}",
+        got.head
+    );
+    let signature = got
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("authrim-signature: "))
+        .unwrap_or_else(|| panic!("no signature: {}", got.head));
+    let (t, v1) = signature
+        .strip_prefix("t=")
+        .and_then(|s| s.split_once(",v1="))
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(&got.body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(v1, expected);
+    let event: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(event["event"], "ciba.request.created");
+    assert_eq!(
+        (event["username"].as_str(), event["client_name"].as_str()),
+        (Some("alice"), Some("Example Bank"))
+    );
+    assert_eq!(event["binding_message"], "W4SCT");
+    assert!(event["approval_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/bc-approve"));
+    assert!(
+        !String::from_utf8_lossy(&got.body).contains(&id),
+        "the auth_req_id stays with the client"
+    );
+    // The request works as without a webhook.
+    assert_eq!(error_of(&poll(&app, "bank", &id)), "authorization_pending");
 }

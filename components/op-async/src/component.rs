@@ -95,6 +95,18 @@ impl Store for SpinStore {
         device_grants::deny(user_code, now)
     }
 
+    async fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<u16, String> {
+        // Fails unless op-async's `allowed_outbound_hosts` lists the host.
+        wasi_http::post_json(https, authority, path, headers, body).await
+    }
+
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         users::find_by_username(username)
     }

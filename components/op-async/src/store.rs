@@ -49,6 +49,16 @@ pub trait Store {
         now: i64,
     ) -> Result<bool, StoreError>;
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError>;
+    /// POSTs JSON through Spin's outbound HTTP (the CIBA webhook): the
+    /// response status, or an error for the log.
+    fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> impl Future<Output = Result<u16, String>>;
     /// `users.find-by-username`.
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// `keys.jwks`: our published JWK Set (to verify an `id_token_hint`).

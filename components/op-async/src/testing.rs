@@ -12,6 +12,9 @@ use crate::store::{
     User,
 };
 
+/// An outbound POST: URL, headers, body.
+pub type Post = (String, Vec<(String, String)>, Vec<u8>);
+
 #[derive(Default)]
 pub struct MemoryStore {
     pub clients: RefCell<HashMap<String, Client>>,
@@ -26,6 +29,8 @@ pub struct MemoryStore {
     /// CIBA requests by `auth_req_id` hash, with their approval (or
     /// `Some(None)` once denied).
     pub ciba: RefCell<Vec<(CibaRequest, Option<Option<CibaApproval>>)>>,
+    /// Outbound POSTs.
+    pub posts: RefCell<Vec<Post>>,
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +165,26 @@ impl Store for MemoryStore {
 
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError> {
         self.decide(user_code, now, DeviceState::Denied)
+    }
+
+    fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> impl Future<Output = Result<u16, String>> {
+        let scheme = if https { "https" } else { "http" };
+        self.posts.borrow_mut().push((
+            format!("{scheme}://{authority}{path}"),
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body.to_vec(),
+        ));
+        async { Ok(204) }
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

@@ -12,7 +12,9 @@
 //!    this OP issued to this client (`authrim_oauth::id_token_hint`); no
 //!    such active user is `unknown_user_id`;
 //! 6. an `auth_req_id` (256 random bits, stored as its SHA-256) with its
-//!    lifetime and the polling interval (`device_poll_interval`).
+//!    lifetime and the polling interval (`device_poll_interval`);
+//! 7. the deployment's webhook, if configured (`super::webhook`), told of
+//!    the new request (best effort).
 //!
 //! §7.3: 200 with `auth_req_id`, `expires_in`, `interval`. Errors are §13
 //! JSON (`invalid_client` 401). Every answer carries `Cache-Control:
@@ -28,7 +30,8 @@ use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde::Serialize;
 
-use super::AUTHORIZE_PATH;
+use super::webhook::{signature, Event, Webhook, SIGNATURE_HEADER};
+use super::{APPROVAL_PATH, AUTHORIZE_PATH};
 use crate::request::Request;
 use crate::store::{fault, CibaRequest, Store, User};
 use crate::{client, new_token, Env};
@@ -70,7 +73,7 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
     let stored = CibaRequest {
         auth_req_id_hash: hash_token(&auth_req_id),
         client_id: client.id.as_str().to_string(),
-        user_id: user.id,
+        user_id: user.id.clone(),
         scope: scope.to_string(),
         acr_values: request.acr_values,
         binding_message: request.binding_message,
@@ -85,6 +88,15 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
     env.store
         .create_ciba(&stored, env.now)
         .map_err(fault("ciba-requests.create"))?;
+    if let Some(hook) = &env.config.ciba_webhook {
+        let client_name = client
+            .metadata
+            .client_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or(client.id.as_str());
+        notify(env, hook, &stored, &user.username, client_name).await;
+    }
     Ok(HttpResponse::json(
         200,
         &AuthenticationResponse {
@@ -93,6 +105,34 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
             interval,
         },
     ))
+}
+
+/// POSTs the signed event to the webhook; failures are only logged (the
+/// request stands, and the approval page lists it anyway).
+async fn notify<S: Store>(
+    env: &Env<'_, S>,
+    hook: &Webhook,
+    stored: &CibaRequest,
+    username: &str,
+    client_name: &str,
+) {
+    let approval_url = env.config.issuer.endpoint(APPROVAL_PATH);
+    let event = Event::new(stored, username, client_name, &approval_url);
+    let body = match serde_json::to_vec(&event) {
+        Ok(b) => b,
+        Err(e) => return crate::log(&format!("CIBA webhook event: {e}")),
+    };
+    let signed = signature(&hook.secret, env.now, &body);
+    let headers = [(SIGNATURE_HEADER, signed.as_str())];
+    match env
+        .store
+        .post_json(hook.https, &hook.authority, &hook.path, &headers, &body)
+        .await
+    {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => crate::log(&format!("CIBA webhook answered {status}")),
+        Err(e) => crate::log(&format!("CIBA webhook: {e}")),
+    }
 }
 
 /// The client's registered delivery mode, if it may use CIBA here.

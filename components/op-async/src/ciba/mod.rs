@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod authorize;
 pub mod pages;
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

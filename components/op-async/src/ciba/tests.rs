@@ -8,6 +8,7 @@ use authrim_protocol::{HttpResponse, Issuer};
 use base64::Engine;
 use serde_json::Value;
 
+use super::webhook::{signature, Webhook};
 use crate::config::Config;
 use crate::request::Request;
 use crate::testing::{block_on, MemoryStore};
@@ -50,10 +51,15 @@ fn id_token(claims: &str) -> String {
 }
 
 fn send(store: &MemoryStore, req: Request) -> HttpResponse {
+    send_with(store, req, None)
+}
+
+fn send_with(store: &MemoryStore, req: Request, ciba_webhook: Option<Webhook>) -> HttpResponse {
     let config = Config {
         issuer: Issuer::parse(ISSUER).unwrap(),
         device_code_ttl: 600,
         device_poll_interval: 5,
+        ciba_webhook,
     };
     let env = Env {
         store,
@@ -357,4 +363,58 @@ fn approval_page_lists_and_decides_once() {
     ]);
     assert!(text(&page(&s, "POST", &deny, true)).contains("id=\"bc-denied\""));
     assert!(matches!(s.ciba.borrow()[1].1, Some(None)));
+}
+
+#[test]
+fn new_requests_are_signed_and_posted_to_the_webhook() {
+    let s = store();
+    let secret = "webhook-secret-webhook-secret-0123456789";
+    let hook = Webhook::from_settings("https://hooks.example/ciba", secret).unwrap();
+    let auth = basic("bank", SECRET);
+    let r = send_with(
+        &s,
+        Request {
+            method: "POST",
+            path: "/bc-authorize",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: Some(&auth),
+            body: b"scope=openid&login_hint=alice&binding_message=W4SCT",
+            ..Default::default()
+        },
+        hook,
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let posts = s.posts.borrow();
+    assert_eq!(posts.len(), 1);
+    let (url, headers, body) = &posts[0];
+    assert_eq!(url, "https://hooks.example/ciba");
+    assert_eq!(
+        headers,
+        &vec![(
+            "authrim-signature".to_string(),
+            signature(secret, NOW, body)
+        )]
+    );
+    let event: Value = serde_json::from_slice(body).unwrap();
+    let stored = s.ciba.borrow()[0].0.clone();
+    assert_eq!(event["event"], "ciba.request.created");
+    assert_eq!(event["request_id"], stored.auth_req_id_hash.as_str());
+    assert_eq!(
+        (event["user_id"].as_str(), event["username"].as_str()),
+        (Some("u1"), Some("alice"))
+    );
+    assert_eq!(
+        (event["client_id"].as_str(), event["client_name"].as_str()),
+        (Some("bank"), Some("Bank"))
+    );
+    assert_eq!(event["binding_message"], "W4SCT");
+    assert_eq!(event["approval_url"], "https://id.example.com/bc-approve");
+    assert_eq!(event["expires_at"], NOW + 300);
+    // The auth_req_id itself never leaves for the webhook.
+    let id = json(&r)["auth_req_id"].as_str().unwrap().to_string();
+    assert!(!String::from_utf8_lossy(body).contains(&id));
+    drop(posts);
+    // Without a webhook, nothing is posted.
+    authorize(&s, "bank", "scope=openid&login_hint=alice");
+    assert_eq!(s.posts.borrow().len(), 1);
 }
