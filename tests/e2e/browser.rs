@@ -119,3 +119,61 @@ fn device_verification_page_in_chromium_and_openid_client() {
     );
     assert!(stdout.contains("# pass 3"), "{stdout}");
 }
+
+/// The CIBA approval page in headless Chromium: approve and deny
+/// (tests/browser/ciba.test.mjs).
+#[test]
+fn ciba_approval_page_in_chromium() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer(&data);
+    admin(
+        &data,
+        &[
+            "user",
+            "add",
+            "--username",
+            "dave",
+            "--password",
+            "browser-password-2",
+        ],
+    );
+    let metadata = data.dir.path().join("ciba-client.json");
+    std::fs::write(
+        &metadata,
+        r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","client_name":"Web Shop"}"#,
+    )
+    .unwrap();
+    let secret = "ciba-browser-client-secret-0123456789abcdef";
+    admin(
+        &data,
+        &[
+            "client",
+            "add",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--client-id",
+            "shop",
+            "--client-secret",
+            secret,
+        ],
+    );
+    let dir = repo_root().join("tests/browser");
+    let out = Command::new("node")
+        .current_dir(&dir)
+        .args(["--test", "--test-concurrency=1", "ciba.test.mjs"])
+        .env("ISSUER", format!("http://{}", app.addr))
+        .env("CIBA_CLIENT_ID", "shop")
+        .env("CIBA_CLIENT_SECRET", secret)
+        .env("USERNAME", "dave")
+        .env("PASSWORD", "browser-password-2")
+        .output()
+        .expect("node (scripts/install-test-deps installs chromium and playwright-core)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "CIBA browser tests failed:\n{stdout}\n{}\nrunner log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        app.log()
+    );
+    assert!(stdout.contains("# pass 2"), "{stdout}");
+}

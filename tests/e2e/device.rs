@@ -13,9 +13,9 @@ use crate::harness::{admin, App, DataDir, Response};
 use crate::token::{form, FORM, SECRET};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-const PASSWORD: &str = "device-flow-password-1";
+pub(crate) const PASSWORD: &str = "device-flow-password-1";
 
-fn add_client(data: &DataDir, id: &str, metadata: Value, secret: bool) {
+pub(crate) fn add_client(data: &DataDir, id: &str, metadata: Value, secret: bool) {
     let path = data.dir.path().join(format!("client-{id}.json"));
     std::fs::write(&path, metadata.to_string()).unwrap();
     let path = path.to_string_lossy().into_owned();
@@ -59,7 +59,7 @@ fn setup() -> (DataDir, App) {
     (data, app)
 }
 
-fn post(app: &App, path: &str, auth: Option<&str>, body: &str) -> Response {
+pub(crate) fn post(app: &App, path: &str, auth: Option<&str>, body: &str) -> Response {
     let mut headers = vec![FORM];
     if let Some(a) = auth {
         headers.push(("authorization", a));
@@ -93,19 +93,20 @@ fn poll(app: &App, client: &str, device_code: &str) -> Response {
     )
 }
 
-fn error_of(r: &Response) -> String {
+pub(crate) fn error_of(r: &Response) -> String {
     r.json()["error"].as_str().unwrap_or_default().to_string()
 }
 
-/// A browser with the session cookie, following our absolute redirects.
-struct Browser<'a> {
+/// A browser with the session cookie, following our absolute redirects
+/// (also used by the CIBA tests).
+pub(crate) struct Browser<'a> {
     app: &'a App,
     issuer: String,
     cookie: Option<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a App) -> Browser<'a> {
+    pub(crate) fn new(app: &'a App) -> Browser<'a> {
         Browser {
             app,
             issuer: format!("http://{}", app.addr),
@@ -113,7 +114,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Response {
+    pub(crate) fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Response {
         let cookie = self.cookie.clone();
         let mut headers: Vec<(&str, &str)> = Vec::new();
         if let Some(c) = &cookie {
@@ -134,11 +135,11 @@ impl<'a> Browser<'a> {
         r
     }
 
-    fn get(&mut self, path: &str) -> Response {
+    pub(crate) fn get(&mut self, path: &str) -> Response {
         self.send("GET", path, None)
     }
 
-    fn follow(&mut self, r: &Response) -> Response {
+    pub(crate) fn follow(&mut self, r: &Response) -> Response {
         assert_eq!(r.status, 303, "{}", r.text());
         let loc = r.header("location").unwrap();
         let path = loc
@@ -147,7 +148,12 @@ impl<'a> Browser<'a> {
         self.get(path)
     }
 
-    fn submit(&mut self, page: &Response, path: &str, fields: &[(&str, &str)]) -> Response {
+    pub(crate) fn submit(
+        &mut self,
+        page: &Response,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let html = page.text();
         let mut pairs: Vec<(String, String)> = html
             .split("<input type=\"hidden\" name=\"")
@@ -172,9 +178,9 @@ impl<'a> Browser<'a> {
         self.send("POST", path, Some(&form(&refs)))
     }
 
-    /// Opens `path` (a /device URL) signed out: signs in as alice on
-    /// op-auth's page and comes back to it.
-    fn open_signing_in(&mut self, path: &str) -> Response {
+    /// Opens `path` (a /device or /bc-approve URL) signed out: signs in as
+    /// alice on op-auth's page and comes back to it.
+    pub(crate) fn open_signing_in(&mut self, path: &str) -> Response {
         let r = self.get(path);
         let login = self.follow(&r);
         assert_eq!(login.status, 200, "{}", login.text());

@@ -8,6 +8,7 @@ mod harness;
 
 mod auth;
 mod browser;
+mod ciba;
 mod device;
 mod discovery;
 mod dpop;

@@ -4,11 +4,16 @@
 
 use crate::config::Config;
 use crate::request::Request;
-use crate::store::{Client, DeviceApproval, DeviceRequest, Session, Store, StoreError, User};
+use crate::store::{
+    CibaApproval, CibaRequest, Client, DeviceApproval, DeviceRequest, Session, Store, StoreError,
+    User,
+};
 use crate::Env;
 use authrim_oauth::client_lookup::split_https_uri;
 use authrim_protocol::OAuthError;
-use authrim_spin::store::{clients, device_grants, one_time, rate_limits, sessions, users};
+use authrim_spin::store::{
+    ciba_requests, clients, device_grants, keys, one_time, rate_limits, sessions, users,
+};
 use authrim_spin::wasi_http::{self, read_request, send_response};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
@@ -88,6 +93,53 @@ impl Store for SpinStore {
 
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError> {
         device_grants::deny(user_code, now)
+    }
+
+    async fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<u16, String> {
+        // Fails unless op-async's `allowed_outbound_hosts` lists the host.
+        wasi_http::post_json(https, authority, path, headers, body).await
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        users::find_by_username(username)
+    }
+
+    fn jwks(&self) -> Result<String, StoreError> {
+        keys::jwks()
+    }
+
+    fn create_ciba(&self, r: &CibaRequest, now: i64) -> Result<(), StoreError> {
+        ciba_requests::create(r, now)
+    }
+
+    fn pending_ciba(&self, user_id: &str, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
+        ciba_requests::list_pending(user_id, now)
+    }
+
+    fn approve_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        user_id: &str,
+        approval: &CibaApproval,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        ciba_requests::approve(auth_req_id_hash, user_id, approval, now)
+    }
+
+    fn deny_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        ciba_requests::deny(auth_req_id_hash, user_id, now)
     }
 }
 

@@ -5,6 +5,8 @@ use authrim_oauth::device::{
 };
 use authrim_protocol::Issuer;
 
+use crate::ciba::webhook::Webhook;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub issuer: Issuer,
@@ -14,6 +16,10 @@ pub struct Config {
     /// Spin variable `device_poll_interval`: seconds a client must wait
     /// between polls (1 to 300; default 5).
     pub device_poll_interval: i64,
+    /// Spin variables `ciba_webhook_url` and `ciba_webhook_secret`: the
+    /// outbound webhook for new CIBA requests (`ciba::webhook`); off when
+    /// the URL is empty.
+    pub ciba_webhook: Option<Webhook>,
 }
 
 impl Config {
@@ -29,10 +35,15 @@ impl Config {
         let device_poll_interval =
             parse_setting(interval.as_deref(), DEFAULT_POLL_INTERVAL, INTERVAL_RANGE)
                 .ok_or("variable `device_poll_interval` must be 1 to 300 seconds")?;
+        let ciba_webhook = Webhook::from_settings(
+            &get("ciba_webhook_url").unwrap_or_default(),
+            &get("ciba_webhook_secret").unwrap_or_default(),
+        )?;
         Ok(Config {
             issuer,
             device_code_ttl,
             device_poll_interval,
+            ciba_webhook,
         })
     }
 }
@@ -53,6 +64,12 @@ mod tests {
     fn defaults_values_and_errors() {
         let c = read(&[("issuer", "https://id.example.com")]).unwrap();
         assert_eq!((c.device_code_ttl, c.device_poll_interval), (600, 5));
+        assert_eq!(c.ciba_webhook, None);
+        assert!(read(&[
+            ("issuer", "https://id.example.com"),
+            ("ciba_webhook_url", "http://hooks.example/x")
+        ])
+        .is_err());
         let c = read(&[
             ("issuer", "https://id.example.com"),
             ("device_code_ttl", "900"),

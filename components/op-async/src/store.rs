@@ -7,6 +7,7 @@
 use std::future::Future;
 
 use authrim_protocol::OAuthError;
+pub use authrim_spin::store::ciba_requests::{CibaApproval, CibaRequest};
 pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest};
 pub use authrim_spin::store::sessions::Session;
@@ -48,6 +49,36 @@ pub trait Store {
         now: i64,
     ) -> Result<bool, StoreError>;
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError>;
+    /// POSTs JSON through Spin's outbound HTTP (the CIBA webhook): the
+    /// response status, or an error for the log.
+    fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> impl Future<Output = Result<u16, String>>;
+    /// `users.find-by-username`.
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// `keys.jwks`: our published JWK Set (to verify an `id_token_hint`).
+    fn jwks(&self) -> Result<String, StoreError>;
+    /// `ciba-requests.*`.
+    fn create_ciba(&self, r: &CibaRequest, now: i64) -> Result<(), StoreError>;
+    fn pending_ciba(&self, user_id: &str, now: i64) -> Result<Vec<CibaRequest>, StoreError>;
+    fn approve_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        user_id: &str,
+        approval: &CibaApproval,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError>;
+    fn deny_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError>;
 }
 
 /// A store failure: logged with what was being done, answered as

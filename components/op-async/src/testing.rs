@@ -7,7 +7,13 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::store::{Client, DeviceApproval, DeviceRequest, Session, Store, StoreError, User};
+use crate::store::{
+    CibaApproval, CibaRequest, Client, DeviceApproval, DeviceRequest, Session, Store, StoreError,
+    User,
+};
+
+/// An outbound POST: URL, headers, body.
+pub type Post = (String, Vec<(String, String)>, Vec<u8>);
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -18,6 +24,13 @@ pub struct MemoryStore {
     pub rates: RefCell<HashMap<String, u32>>,
     /// By user code: the request and its state.
     pub devices: RefCell<HashMap<String, (DeviceRequest, DeviceState)>>,
+    /// Our published JWK Set.
+    pub jwks: RefCell<String>,
+    /// CIBA requests by `auth_req_id` hash, with their approval (or
+    /// `Some(None)` once denied).
+    pub ciba: RefCell<Vec<(CibaRequest, Option<Option<CibaApproval>>)>>,
+    /// Outbound POSTs.
+    pub posts: RefCell<Vec<Post>>,
 }
 
 #[derive(Clone, Debug)]
@@ -153,9 +166,93 @@ impl Store for MemoryStore {
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError> {
         self.decide(user_code, now, DeviceState::Denied)
     }
+
+    fn post_json(
+        &self,
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> impl Future<Output = Result<u16, String>> {
+        let scheme = if https { "https" } else { "http" };
+        self.posts.borrow_mut().push((
+            format!("{scheme}://{authority}{path}"),
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body.to_vec(),
+        ));
+        async { Ok(204) }
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .users
+            .borrow()
+            .values()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .cloned())
+    }
+
+    fn jwks(&self) -> Result<String, StoreError> {
+        Ok(self.jwks.borrow().clone())
+    }
+
+    fn create_ciba(&self, r: &CibaRequest, _now: i64) -> Result<(), StoreError> {
+        self.ciba.borrow_mut().push((r.clone(), None));
+        Ok(())
+    }
+
+    fn pending_ciba(&self, user_id: &str, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
+        Ok(self
+            .ciba
+            .borrow()
+            .iter()
+            .rev()
+            .filter(|(r, d)| d.is_none() && r.user_id == user_id && r.expires_at > now)
+            .take(20)
+            .map(|(r, _)| r.clone())
+            .collect())
+    }
+
+    fn approve_ciba(
+        &self,
+        hash: &str,
+        user_id: &str,
+        approval: &CibaApproval,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        Ok(self.decide_ciba(hash, user_id, now, Some(approval.clone())))
+    }
+
+    fn deny_ciba(
+        &self,
+        hash: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        Ok(self.decide_ciba(hash, user_id, now, None))
+    }
 }
 
 impl MemoryStore {
+    fn decide_ciba(
+        &self,
+        hash: &str,
+        user_id: &str,
+        now: i64,
+        to: Option<CibaApproval>,
+    ) -> Option<CibaRequest> {
+        let mut all = self.ciba.borrow_mut();
+        let (r, d) = all.iter_mut().find(|(r, d)| {
+            r.auth_req_id_hash == hash && r.user_id == user_id && d.is_none() && r.expires_at > now
+        })?;
+        *d = Some(to);
+        Some(r.clone())
+    }
+
     fn decide(&self, user_code: &str, now: i64, to: DeviceState) -> Result<bool, StoreError> {
         let mut devices = self.devices.borrow_mut();
         match devices.get_mut(user_code) {

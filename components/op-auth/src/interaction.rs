@@ -37,7 +37,8 @@ pub struct Interaction {
     pub fresh_sid: Option<String>,
     /// The user approved in this interaction (satisfies `prompt=consent`).
     pub consented: bool,
-    /// A sign-in for another page of this OP (op-async's `/device`):
+    /// A sign-in for another page of this OP (op-async's `/device` and
+    /// `/bc-approve`):
     /// the local path to return to after signing in, instead of an
     /// authorization request (`params` is then empty). Always one of
     /// [`return_path`]'s.
@@ -119,12 +120,13 @@ impl Interaction {
 
 /// The pages of this OP a sign-in may return to (`/login?return_to=`):
 /// op-async's device verification page, `/device` with an optional query
-/// of URL-safe characters. Anything else (other paths, other hosts,
+/// of URL-safe characters, and its CIBA approval page, `/bc-approve`
+/// (no query). Anything else (other paths, other hosts,
 /// `//evil`, backslashes) is refused, so `return_to` is no open redirect.
 pub fn return_path(path: &str) -> Option<&str> {
     let query = match path.split_once('?') {
         Some(("/device", q)) => q,
-        None if path == "/device" => "",
+        None if path == "/device" || path == "/bc-approve" => "",
         _ => return None,
     };
     let safe = query.len() <= 256
@@ -249,8 +251,9 @@ mod tests {
     }
 
     #[test]
-    fn only_the_device_page_is_a_return_path() {
+    fn only_the_device_and_approval_pages_are_return_paths() {
         for ok in [
+            "/bc-approve",
             "/device",
             "/device?user_code=WDJB-MJHT",
             "/device?user_code=wdjb%20mjht",
@@ -268,6 +271,9 @@ mod tests {
             "/device?x=\\evil",
             "/device?x=a b",
             "/login?return_to=/device",
+            "/bc-approve?x=1",
+            "/bc-approve/",
+            "//evil.example/bc-approve",
         ] {
             assert_eq!(return_path(bad), None, "{bad}");
         }

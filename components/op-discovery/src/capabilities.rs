@@ -4,12 +4,15 @@
 
 use authrim_oauth::assertion::JWT_BEARER_GRANT_TYPE;
 use authrim_oauth::authorize::RESPONSE_TYPES_SUPPORTED;
+use authrim_oauth::ciba::{CIBA_GRANT_TYPE, DELIVERY_MODES_SUPPORTED};
 use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::encryption::{ContentEnc, KeyAlg};
 use authrim_oauth::pkce::METHODS_SUPPORTED;
 use authrim_oauth::response_mode::ResponseMode;
-use authrim_protocol::discovery::{Capabilities, CoreCapabilities, ManagementCapabilities};
+use authrim_protocol::discovery::{
+    BackchannelCapabilities, Capabilities, CoreCapabilities, ManagementCapabilities,
+};
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -71,6 +74,7 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
                 "client_credentials",
                 DEVICE_CODE_GRANT_TYPE,
                 JWT_BEARER_GRANT_TYPE,
+                CIBA_GRANT_TYPE,
             ]),
             token_endpoint_auth_methods: strings(CLIENT_AUTH_METHODS),
             token_endpoint_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
@@ -86,5 +90,14 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             client_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
         }),
         device_authorization: true,
+        // op-async's /bc-authorize; user_code is not accepted (registration
+        // refuses backchannel_user_code_parameter).
+        backchannel: Some(BackchannelCapabilities {
+            delivery_modes: DELIVERY_MODES_SUPPORTED
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+            user_code_parameter: false,
+        }),
     }
 }

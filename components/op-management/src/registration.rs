@@ -55,6 +55,7 @@ pub const GRANT_TYPES: &[GrantType] = &[
     GrantType::ClientCredentials,
     GrantType::DeviceCode,
     GrantType::JwtBearer,
+    GrantType::Ciba,
 ];
 
 /// The token of an `Authorization: Bearer` header (RFC 6750 §2.1).

@@ -13,10 +13,10 @@ use crate::bindings::exports::authrim::store as wit;
 use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
-    clients, codes, consents, device_grants, dpop, grants, keys, one_time, rate_limits, sessions,
-    trusted_issuers, users, AccessToken, AuthCode, BoundGrant, Client, Consent, DeviceApproval,
-    DeviceRequest, Grant, KeyInfo, PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError,
-    TrustedIssuer, User,
+    ciba_requests, clients, codes, consents, device_grants, dpop, grants, keys, one_time,
+    rate_limits, sessions, trusted_issuers, users, AccessToken, AuthCode, BoundGrant, CibaApproval,
+    CibaPollOutcome, CibaRequest, Client, Consent, DeviceApproval, DeviceRequest, Grant, KeyInfo,
+    PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, TrustedIssuer, User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -383,6 +383,41 @@ impl wit::device_grants::Guest for Store {
         now: i64,
     ) -> Result<PollOutcome, StoreError> {
         with_db(|db| device_grants::poll(db, &device_code_hash, &client_id, now))
+    }
+}
+
+impl wit::ciba_requests::Guest for Store {
+    fn create(r: CibaRequest, now: i64) -> Result<(), StoreError> {
+        with_db(|db| ciba_requests::create(db, &r, now))
+    }
+
+    fn list_pending(user_id: String, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
+        with_db(|db| ciba_requests::list_pending(db, &user_id, now))
+    }
+
+    fn approve(
+        auth_req_id_hash: String,
+        user_id: String,
+        approval: CibaApproval,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        with_db(|db| ciba_requests::approve(db, &auth_req_id_hash, &user_id, &approval, now))
+    }
+
+    fn deny(
+        auth_req_id_hash: String,
+        user_id: String,
+        now: i64,
+    ) -> Result<Option<CibaRequest>, StoreError> {
+        with_db(|db| ciba_requests::deny(db, &auth_req_id_hash, &user_id, now))
+    }
+
+    fn poll(
+        auth_req_id_hash: String,
+        client_id: String,
+        now: i64,
+    ) -> Result<CibaPollOutcome, StoreError> {
+        with_db(|db| ciba_requests::poll(db, &auth_req_id_hash, &client_id, now))
     }
 }
 

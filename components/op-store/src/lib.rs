@@ -7,7 +7,8 @@
 //! Shape: a pure core and a thin adapter.
 //! - [`sql`]: the seam, a one-method [`sql::Sql`] trait.
 //! - [`keys`], [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
-//!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`], [`trusted_issuers`]: the store logic, one module per interface, written
+//!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`], [`trusted_issuers`],
+//!   [`ciba_requests`]: the store logic, one module per interface, written
 //!   against `Sql` and tested natively with rusqlite on the real schema.
 //! - `component` (wasm32 only): implements `Sql` with Spin's SQLite, reads
 //!   the clock, the `master_key` variable and `wasi:random`, and exports
@@ -25,6 +26,7 @@ pub mod bindings {
     });
 }
 
+pub mod ciba_requests;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -48,6 +50,9 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use bindings::exports::authrim::store::ciba_requests::{
+    CibaApproval, CibaPollOutcome, CibaRequest,
+};
 pub use bindings::exports::authrim::store::clients::Client;
 pub use bindings::exports::authrim::store::codes::{AuthCode, RedeemOutcome};
 pub use bindings::exports::authrim::store::consents::Consent;

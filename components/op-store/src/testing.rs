@@ -16,6 +16,7 @@ pub const SCHEMA: &str = concat!(
     include_str!("../../../migrations/0003_device_codes.sql"),
     include_str!("../../../migrations/0004_dpop_jwt_bearer.sql"),
     "\n",
+    include_str!("../../../migrations/0005_ciba.sql"),
     include_str!("../../../migrations/0007_trusted_issuers.sql"),
 );
 

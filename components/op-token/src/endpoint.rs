@@ -8,6 +8,7 @@
 //! challenge when the client used HTTP Basic.
 
 use authrim_oauth::assertion::JWT_BEARER_GRANT_TYPE;
+use authrim_oauth::ciba::CIBA_GRANT_TYPE;
 use authrim_oauth::client_metadata::GrantType;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::form::{is_form_content_type, Params};
@@ -17,7 +18,7 @@ use crate::client::{self, Client};
 use crate::dpop;
 use crate::env::Env;
 use crate::grants::{
-    authorization_code, client_credentials, device_code, jwt_bearer, refresh_token,
+    authorization_code, ciba, client_credentials, device_code, jwt_bearer, refresh_token,
 };
 use crate::store::{fault, Store};
 
@@ -40,6 +41,7 @@ enum Grant {
     ClientCredentials,
     DeviceCode,
     JwtBearer,
+    Ciba,
 }
 
 impl Grant {
@@ -50,6 +52,7 @@ impl Grant {
             Grant::ClientCredentials => GrantType::ClientCredentials,
             Grant::DeviceCode => GrantType::DeviceCode,
             Grant::JwtBearer => GrantType::JwtBearer,
+            Grant::Ciba => GrantType::Ciba,
         }
     }
 }
@@ -61,6 +64,7 @@ pub const GRANT_TYPES_SUPPORTED: &[&str] = &[
     "client_credentials",
     DEVICE_CODE_GRANT_TYPE,
     JWT_BEARER_GRANT_TYPE,
+    CIBA_GRANT_TYPE,
 ];
 
 pub async fn respond<S: Store>(
@@ -145,6 +149,10 @@ async fn serve<S: Store>(
             device_code::exchange(&params, &client, keys.as_ref(), store, &env, proof)
         }
         Grant::JwtBearer => jwt_bearer::exchange(&params, &client, store, &env, proof).await,
+        Grant::Ciba => {
+            let keys = client::id_token_keys(&client, store).await?;
+            ciba::exchange(&params, &client, keys.as_ref(), store, &env, proof)
+        }
     }?;
     let mut resp = response.into_response();
     if proof.is_some() && env.dpop_require_nonce {
@@ -162,11 +170,12 @@ fn grant_type(params: &Params) -> Result<Grant, OAuthError> {
         "client_credentials" => Ok(Grant::ClientCredentials),
         DEVICE_CODE_GRANT_TYPE => Ok(Grant::DeviceCode),
         JWT_BEARER_GRANT_TYPE => Ok(Grant::JwtBearer),
+        CIBA_GRANT_TYPE => Ok(Grant::Ciba),
         _ => Err(OAuthError::with_description(
             ErrorCode::UnsupportedGrantType,
             "grant_type must be authorization_code, refresh_token, client_credentials, \
-             urn:ietf:params:oauth:grant-type:device_code \
-             or urn:ietf:params:oauth:grant-type:jwt-bearer",
+             urn:ietf:params:oauth:grant-type:device_code, \
+             urn:ietf:params:oauth:grant-type:jwt-bearer or urn:openid:params:grant-type:ciba",
         )),
     }
 }

@@ -1,6 +1,6 @@
 //! op-token: `POST /token` (RFC 6749 §3.2) with the `authorization_code`,
-//! `refresh_token`, `client_credentials`, device code (RFC 8628) and JWT
-//! bearer (RFC 7523 §2.1) grants, client authentication
+//! `refresh_token`, `client_credentials`, device code (RFC 8628), JWT
+//! bearer (RFC 7523 §2.1) and CIBA (poll) grants, client authentication
 //! by `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
 //! `private_key_jwt` and `none`, RFC 9068 JWT access tokens and OIDC ID
 //! Tokens.
@@ -32,13 +32,13 @@ mod component {
     use crate::endpoint::{self, Request};
     use crate::env::{self, Env};
     use crate::store::{
-        AccessToken, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store, StoreError,
-        TrustedIssuer, User,
+        AccessToken, CibaPollOutcome, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome,
+        Store, StoreError, TrustedIssuer, User,
     };
     use authrim_protocol::{Issuer, OAuthError};
     use authrim_spin::store::{
-        clients, codes, device_grants, dpop, grants, keys, one_time, sessions, trusted_issuers,
-        users,
+        ciba_requests, clients, codes, device_grants, dpop, grants, keys, one_time, sessions,
+        trusted_issuers, users,
     };
     use authrim_spin::wasi_http;
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -217,6 +217,15 @@ mod component {
             now: i64,
         ) -> Result<PollOutcome, StoreError> {
             device_grants::poll(device_code_hash, client_id, now)
+        }
+
+        fn poll_ciba(
+            &self,
+            auth_req_id_hash: &str,
+            client_id: &str,
+            now: i64,
+        ) -> Result<CibaPollOutcome, StoreError> {
+            ciba_requests::poll(auth_req_id_hash, client_id, now)
         }
 
         fn record_access_token(

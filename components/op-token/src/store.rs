@@ -7,6 +7,7 @@
 use std::future::Future;
 
 use authrim_protocol::OAuthError;
+pub use authrim_spin::store::ciba_requests::{CibaApproval, CibaPollOutcome, CibaRequest};
 pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::codes::{AuthCode, RedeemOutcome};
 pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest, PollOutcome};
@@ -64,6 +65,13 @@ pub trait Store {
         client_id: &str,
         now: i64,
     ) -> Result<PollOutcome, StoreError>;
+    /// `ciba-requests.poll`.
+    fn poll_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<CibaPollOutcome, StoreError>;
     /// `dpop.record-access-token`: the token with the DPoP key it is bound to.
     fn record_access_token(&self, token: &AccessToken, jkt: Option<&str>)
         -> Result<(), StoreError>;

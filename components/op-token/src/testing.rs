@@ -12,8 +12,8 @@ use authrim_oauth::client_metadata::JwsAlg;
 use authrim_protocol::secret::hash_token;
 
 use crate::store::{
-    AccessToken, AuthCode, Client, Grant, PollOutcome, RedeemOutcome, RotateOutcome, Store,
-    StoreError, TrustedIssuer, User,
+    AccessToken, AuthCode, CibaPollOutcome, Client, Grant, PollOutcome, RedeemOutcome,
+    RotateOutcome, Store, StoreError, TrustedIssuer, User,
 };
 
 struct CodeRow {
@@ -43,6 +43,8 @@ pub struct FakeStore {
     /// Device-code hash -> (client id, what the next poll answers); an
     /// approved request answers `invalid` after its first poll.
     pub device: RefCell<HashMap<String, (String, PollOutcome)>>,
+    /// The same for CIBA requests, by `auth_req_id` hash.
+    pub ciba: RefCell<HashMap<String, (String, CibaPollOutcome)>>,
     /// Simulates a replay of the code arriving between `redeem` and
     /// `attach-grant`.
     pub replay_before_attach: Cell<bool>,
@@ -68,6 +70,7 @@ impl FakeStore {
             access_token_jkts: RefCell::default(),
             fetches: Cell::new(0),
             device: RefCell::default(),
+            ciba: RefCell::default(),
             replay_before_attach: Cell::new(false),
             es256: SigningKey::generate(Alg::ES256).unwrap(),
             rs256: test_keys::rsa(),
@@ -284,6 +287,26 @@ impl Store for FakeStore {
         let answer = outcome.clone();
         if matches!(answer, PollOutcome::Approved(_)) {
             *outcome = PollOutcome::Invalid;
+        }
+        Ok(answer)
+    }
+
+    fn poll_ciba(
+        &self,
+        auth_req_id_hash: &str,
+        client_id: &str,
+        _now: i64,
+    ) -> Result<CibaPollOutcome, StoreError> {
+        let mut ciba = self.ciba.borrow_mut();
+        let Some((owner, outcome)) = ciba.get_mut(auth_req_id_hash) else {
+            return Ok(CibaPollOutcome::Invalid);
+        };
+        if owner != client_id {
+            return Ok(CibaPollOutcome::Invalid);
+        }
+        let answer = outcome.clone();
+        if matches!(answer, CibaPollOutcome::Approved(_)) {
+            *outcome = CibaPollOutcome::Invalid;
         }
         Ok(answer)
     }

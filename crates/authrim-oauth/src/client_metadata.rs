@@ -132,6 +132,15 @@ string_enum! {
 }
 
 string_enum! {
+    /// `backchannel_token_delivery_mode` (CIBA Core §4).
+    BackchannelDeliveryMode {
+        Poll = "poll",
+        Ping = "ping",
+        Push = "push",
+    }
+}
+
+string_enum! {
     /// `application_type` (OIDC Registration §2).
     #[derive(Default)]
     ApplicationType {
@@ -420,6 +429,16 @@ pub struct ClientMetadata {
     /// RFC 9449 §5.2: every token request of this client carries a DPoP
     /// proof, so that all its access tokens are DPoP-bound.
     pub dpop_bound_access_tokens: bool,
+    /// CIBA Core §4: how this client receives the result of a backchannel
+    /// authentication request; required with the CIBA grant type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_token_delivery_mode: Option<BackchannelDeliveryMode>,
+    /// CIBA Core §4: https endpoint notified in ping and push modes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_client_notification_endpoint: Option<String>,
+    /// CIBA Core §4: the client sends `user_code` with its requests.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_user_code_parameter: bool,
 }
 
 impl Default for ClientMetadata {
@@ -454,6 +473,9 @@ impl Default for ClientMetadata {
             device_code_ttl: None,
             device_poll_interval: None,
             dpop_bound_access_tokens: false,
+            backchannel_token_delivery_mode: None,
+            backchannel_client_notification_endpoint: None,
+            backchannel_user_code_parameter: false,
         }
     }
 }
@@ -584,6 +606,19 @@ impl ClientMetadata {
             "allow_plain_pkce" => self.allow_plain_pkce = boolean(v)?,
             "device_code_ttl" => self.device_code_ttl = Some(unsigned(v)?),
             "device_poll_interval" => self.device_poll_interval = Some(unsigned(v)?),
+            "backchannel_token_delivery_mode" => {
+                self.backchannel_token_delivery_mode = Some(BackchannelDeliveryMode::from_value(v)?)
+            }
+            "backchannel_client_notification_endpoint" => {
+                self.backchannel_client_notification_endpoint = Some(string(v)?)
+            }
+            "backchannel_user_code_parameter" => self.backchannel_user_code_parameter = boolean(v)?,
+            // CIBA Core §7.1.1 signed authentication requests are not
+            // accepted: a client that would send them is refused (and
+            // discovery lists no signing algs for them).
+            "backchannel_authentication_request_signing_alg" => {
+                return Err("signed backchannel authentication requests are not supported".into())
+            }
             _ => {}
         }
         Ok(())
@@ -606,7 +641,51 @@ impl ClientMetadata {
         self.validate_grants()?;
         self.validate_redirect_uris()?;
         self.validate_authentication()?;
+        self.validate_backchannel()?;
         self.validate_other_fields()
+    }
+
+    /// CIBA Core §4: the CIBA grant needs a delivery mode; ping and push
+    /// need an https notification endpoint. Only the modes this build
+    /// delivers (`crate::ciba::DELIVERY_MODES_SUPPORTED`) and no
+    /// `user_code` are accepted, so that no client is registered for
+    /// something the endpoints would not do.
+    fn validate_backchannel(&self) -> Result<(), OAuthError> {
+        let ciba = self.allows_grant(GrantType::Ciba);
+        if ciba && self.is_public() {
+            return Err(invalid_metadata(
+                "the CIBA grant type needs an authenticated client (not token_endpoint_auth_method none)",
+            ));
+        }
+        let Some(mode) = self.backchannel_token_delivery_mode else {
+            if ciba {
+                return Err(invalid_metadata(
+                    "backchannel_token_delivery_mode is required with the CIBA grant type",
+                ));
+            }
+            return Ok(());
+        };
+        if mode != BackchannelDeliveryMode::Poll {
+            match self.backchannel_client_notification_endpoint.as_deref().map(parse_uri) {
+                Some(Ok(u)) if u.scheme == "https" && u.host.is_some_and(|h| !h.is_empty()) => {}
+                _ => {
+                    return Err(invalid_metadata(
+                        "backchannel_client_notification_endpoint must be an https URL for ping and push",
+                    ))
+                }
+            }
+        }
+        if !crate::ciba::DELIVERY_MODES_SUPPORTED.contains(&mode) {
+            return Err(invalid_metadata(format!(
+                "backchannel_token_delivery_mode {mode} is not supported (supported: poll)"
+            )));
+        }
+        if self.backchannel_user_code_parameter {
+            return Err(invalid_metadata(
+                "backchannel_user_code_parameter is not supported",
+            ));
+        }
+        Ok(())
     }
 
     fn validate_grants(&self) -> Result<(), OAuthError> {
@@ -1712,5 +1791,60 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap();
+    }
+
+    #[test]
+    fn backchannel_registration_rules() {
+        let ok = parse(
+            r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll"}"#,
+        );
+        ok.validate().unwrap();
+        assert!(ok.allows_grant(GrantType::Ciba) && ok.response_types.is_empty());
+        assert_eq!(
+            ok.backchannel_token_delivery_mode,
+            Some(BackchannelDeliveryMode::Poll)
+        );
+        let table = [
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"]}"#,
+                "backchannel_token_delivery_mode is required",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","token_endpoint_auth_method":"none"}"#,
+                "needs an authenticated client",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping"}"#,
+                "must be an https URL",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"push","backchannel_client_notification_endpoint":"http://c.example/n"}"#,
+                "must be an https URL",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://c.example/n"}"#,
+                "ping is not supported",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","backchannel_user_code_parameter":true}"#,
+                "backchannel_user_code_parameter is not supported",
+            ),
+        ];
+        for (json, why) in table {
+            let e = parse(json).validate().unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{json}");
+            assert!(
+                e.description.as_deref().unwrap().contains(why),
+                "{json}: {e}"
+            );
+        }
+        for json in [
+            r#"{"backchannel_token_delivery_mode":"fax"}"#,
+            r#"{"backchannel_user_code_parameter":"yes"}"#,
+            r#"{"backchannel_authentication_request_signing_alg":"RS256"}"#,
+        ] {
+            let e = ClientMetadata::from_json(json).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{json}");
+        }
     }
 }

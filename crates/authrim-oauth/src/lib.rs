@@ -16,9 +16,11 @@ pub mod pkce;
 
 // Authorization request / response and tokens.
 pub mod authorize;
+pub mod ciba;
 pub mod claims;
 pub mod front_channel;
 pub mod id_token;
+pub mod id_token_hint;
 pub mod response_mode;
 pub mod scope;
 

@@ -31,6 +31,16 @@ pub struct Capabilities {
     pub management: Option<ManagementCapabilities>,
     /// op-async: the device authorization endpoint (RFC 8628).
     pub device_authorization: bool,
+    /// op-async: the backchannel authentication endpoint (CIBA Core §4).
+    pub backchannel: Option<BackchannelCapabilities>,
+}
+
+/// CIBA Core §4 provider metadata.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackchannelCapabilities {
+    /// `poll`, `ping`, `push`: only the modes that work.
+    pub delivery_modes: Vec<String>,
+    pub user_code_parameter: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -94,6 +104,14 @@ pub struct ProviderMetadata {
     /// RFC 8628 §4.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_authorization_endpoint: Option<String>,
+    /// CIBA Core §4. No `backchannel_authentication_request_signing_alg_values_supported`:
+    /// signed authentication requests are not accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_authentication_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_token_delivery_modes_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_user_code_parameter_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,6 +226,11 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
     if caps.device_authorization {
         m.device_authorization_endpoint = url("/device_authorization");
     }
+    if let Some(bc) = &caps.backchannel {
+        m.backchannel_authentication_endpoint = url("/bc-authorize");
+        m.backchannel_token_delivery_modes_supported = Some(bc.delivery_modes.clone());
+        m.backchannel_user_code_parameter_supported = Some(bc.user_code_parameter);
+    }
     m
 }
 
@@ -260,8 +283,24 @@ mod tests {
                 client_auth_signing_algs: vec![],
             }),
             device_authorization: true,
+            backchannel: Some(BackchannelCapabilities {
+                delivery_modes: vec!["poll".into()],
+                user_code_parameter: false,
+            }),
         };
         let doc = to_json(&openid_configuration(&issuer(), &caps));
+        assert_eq!(
+            doc["backchannel_authentication_endpoint"],
+            "https://id.example.com/bc-authorize"
+        );
+        assert_eq!(
+            doc["backchannel_token_delivery_modes_supported"],
+            json!(["poll"])
+        );
+        assert_eq!(doc["backchannel_user_code_parameter_supported"], false);
+        assert!(doc
+            .get("backchannel_authentication_request_signing_alg_values_supported")
+            .is_none());
         assert_eq!(
             doc["authorization_endpoint"],
             "https://id.example.com/authorize"
@@ -289,11 +328,13 @@ mod tests {
         let core_only = Capabilities {
             management: None,
             device_authorization: false,
+            backchannel: None,
             ..caps
         };
         let doc = to_json(&openid_configuration(&issuer(), &core_only));
         assert!(doc.get("registration_endpoint").is_none());
         assert!(doc.get("device_authorization_endpoint").is_none());
+        assert!(doc.get("backchannel_authentication_endpoint").is_none());
     }
 
     #[test]

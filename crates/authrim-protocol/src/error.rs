@@ -48,6 +48,12 @@ pub enum ErrorCode {
     // RFC 9449 §5, §7.1, §8
     InvalidDpopProof,
     UseDpopNonce,
+    // OpenID Connect CIBA Core §13
+    ExpiredLoginHintToken,
+    UnknownUserId,
+    MissingUserCode,
+    InvalidUserCode,
+    InvalidBindingMessage,
     // Plain HTTP conditions, rendered in the same JSON shape.
     NotFound,
     MethodNotAllowed,
@@ -87,6 +93,11 @@ impl ErrorCode {
             ExpiredToken => "expired_token",
             InvalidDpopProof => "invalid_dpop_proof",
             UseDpopNonce => "use_dpop_nonce",
+            ExpiredLoginHintToken => "expired_login_hint_token",
+            UnknownUserId => "unknown_user_id",
+            MissingUserCode => "missing_user_code",
+            InvalidUserCode => "invalid_user_code",
+            InvalidBindingMessage => "invalid_binding_message",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             PayloadTooLarge => "payload_too_large",
@@ -317,6 +328,9 @@ mod tests {
             (ErrorCode::MethodNotAllowed, 405),
             (ErrorCode::ServerError, 500),
             (ErrorCode::TemporarilyUnavailable, 503),
+            (ErrorCode::UnknownUserId, 400),
+            (ErrorCode::InvalidBindingMessage, 400),
+            (ErrorCode::MissingUserCode, 400),
         ];
         for (code, status) in table {
             assert_eq!(code.status(), status, "{code}");

@@ -202,16 +202,12 @@ pub mod wasi_http {
         accept: &str,
         max_bytes: usize,
     ) -> Result<String, String> {
-        use futures::StreamExt;
-        use spin_sdk::http::{IncomingResponse, OutgoingRequest, Scheme};
+        use spin_sdk::http::{IncomingResponse, OutgoingRequest};
         let uri = format!("https://{authority}{path}");
         let headers = Fields::from_list(&[("accept".to_string(), accept.as_bytes().to_vec())])
             .map_err(|e| format!("{e:?}"))?;
         let request = OutgoingRequest::new(headers);
-        let set = request.set_scheme(Some(&Scheme::Https)).is_ok()
-            && request.set_authority(Some(authority)).is_ok()
-            && request.set_path_with_query(Some(path)).is_ok();
-        if !set {
+        if !set_target(&request, true, authority, path) {
             return Err(format!("{uri} is not a valid request target"));
         }
         let response: IncomingResponse = spin_sdk::http::send(request)
@@ -220,16 +216,94 @@ pub mod wasi_http {
         if response.status() != 200 {
             return Err(format!("GET {uri}: status {}", response.status()));
         }
+        let body = read_limited(response, max_bytes, &uri).await?;
+        String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+    }
+
+    /// `POST {scheme}://{authority}{path}` with a JSON body and extra
+    /// headers, through Spin's outbound HTTP (only hosts in the calling
+    /// component's `allowed_outbound_hosts`): the response status, or an
+    /// error naming the URL. The response body (at most 4 KB) is dropped.
+    pub async fn post_json(
+        https: bool,
+        authority: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        json: &[u8],
+    ) -> Result<u16, String> {
+        use spin_sdk::http::{IncomingResponse, Method, OutgoingRequest};
+        let scheme = if https { "https" } else { "http" };
+        let uri = format!("{scheme}://{authority}{path}");
+        let mut fields: Vec<(String, Vec<u8>)> = vec![
+            ("content-type".into(), b"application/json".to_vec()),
+            ("content-length".into(), json.len().to_string().into_bytes()),
+        ];
+        fields.extend(
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())),
+        );
+        let fields = Fields::from_list(&fields).map_err(|e| format!("{e:?}"))?;
+        let request = OutgoingRequest::new(fields);
+        if request.set_method(&Method::Post).is_err()
+            || !set_target(&request, https, authority, path)
+        {
+            return Err(format!("{uri} is not a valid request target"));
+        }
+        let outgoing = request
+            .body()
+            .map_err(|_| format!("POST {uri}: no request body"))?;
+        let stream = outgoing
+            .write()
+            .map_err(|_| format!("POST {uri}: no request body stream"))?;
+        for chunk in json.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| format!("POST {uri}: writing the body: {e:?}"))?;
+        }
+        drop(stream);
+        // Finished before the request is handed over (wasi:http allows
+        // either order); the body is a small JSON document.
+        OutgoingBody::finish(outgoing, None).map_err(|e| format!("POST {uri}: {e:?}"))?;
+        let response: IncomingResponse = spin_sdk::http::send(request)
+            .await
+            .map_err(|e| format!("POST {uri}: {e}"))?;
+        let status = response.status();
+        read_limited(response, 4096, &uri).await?;
+        Ok(status)
+    }
+
+    /// Sets scheme, authority and path; false when one is invalid.
+    fn set_target(
+        request: &spin_sdk::http::OutgoingRequest,
+        https: bool,
+        authority: &str,
+        path: &str,
+    ) -> bool {
+        use spin_sdk::http::Scheme;
+        let scheme = if https { Scheme::Https } else { Scheme::Http };
+        request.set_scheme(Some(&scheme)).is_ok()
+            && request.set_authority(Some(authority)).is_ok()
+            && request.set_path_with_query(Some(path)).is_ok()
+    }
+
+    /// The response body, at most `max_bytes`.
+    async fn read_limited(
+        response: spin_sdk::http::IncomingResponse,
+        max_bytes: usize,
+        uri: &str,
+    ) -> Result<Vec<u8>, String> {
+        use futures::StreamExt;
         let mut body = Vec::new();
         let mut stream = std::pin::pin!(response.take_body_stream());
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| format!("GET {uri}: {e:?}"))?;
+            let chunk = chunk.map_err(|e| format!("{uri}: {e:?}"))?;
             if body.len() + chunk.len() > max_bytes {
-                return Err(format!("GET {uri}: document larger than {max_bytes} bytes"));
+                return Err(format!("{uri}: response larger than {max_bytes} bytes"));
             }
             body.extend_from_slice(&chunk);
         }
-        String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+        Ok(body)
     }
 
     /// Writes the response.

@@ -15,7 +15,7 @@
 use authrim_oauth::html::{escape, page};
 use authrim_protocol::HttpResponse;
 
-fn hidden(name: &str, value: &str) -> String {
+pub(crate) fn hidden(name: &str, value: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"{name}\" value=\"{}\">\n",
         escape(value)

@@ -43,6 +43,7 @@ fn config() -> Config {
         issuer: Issuer::parse("https://id.example.com").unwrap(),
         device_code_ttl: 600,
         device_poll_interval: 5,
+        ciba_webhook: None,
     }
 }
 

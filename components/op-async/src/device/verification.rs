@@ -19,18 +19,17 @@
 
 use authrim_oauth::client_metadata::ClientMetadata;
 use authrim_oauth::device::UserCode;
-use authrim_oauth::form::{form_urlencode, Params};
+use authrim_oauth::form::Params;
 use authrim_oauth::html::{error_page, permission_items};
 use authrim_oauth::scope::Scope;
-use authrim_oauth::session_cookie;
-use authrim_protocol::secret::{constant_time_eq, hash_token};
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
 use super::authorization::complete_uri;
 use super::pages::{self, Confirm};
 use super::{throttle, VERIFICATION_PATH};
 use crate::request::Request;
-use crate::store::{fault, DeviceApproval, DeviceRequest, Session, Store, User};
+use crate::session::{self, signed_in, SignedIn};
+use crate::store::{fault, DeviceApproval, DeviceRequest, Store};
 use crate::Env;
 
 pub const INVALID_CODE: &str =
@@ -46,46 +45,8 @@ pub fn handle<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> HttpResponse {
     result.unwrap_or_else(|e| error_page(&e))
 }
 
-/// The signed-in user, their session, and the session's CSRF token.
-struct SignedIn {
-    session: Session,
-    user: User,
-    csrf: String,
-}
-
-fn signed_in<S: Store>(
-    env: &Env<'_, S>,
-    req: &Request<'_>,
-) -> Result<Option<SignedIn>, OAuthError> {
-    let Some(value) = session_cookie::read(&env.config.issuer, req.cookie) else {
-        return Ok(None);
-    };
-    let Some(session) = env
-        .store
-        .active_session(&hash_token(value), env.now)
-        .map_err(fault("sessions.get-active"))?
-    else {
-        return Ok(None);
-    };
-    match env
-        .store
-        .user(&session.user_id)
-        .map_err(fault("users.get"))?
-    {
-        Some(user) if !user.disabled => Ok(Some(SignedIn {
-            session,
-            user,
-            csrf: csrf_token(value),
-        })),
-        _ => Ok(None),
-    }
-}
-
-/// The forms' CSRF token: derived from the session cookie's value, so it
-/// needs no storage and no one without the cookie can compute it.
-fn csrf_token(cookie_value: &str) -> String {
-    hash_token(&format!("authrim device page csrf:{cookie_value}"))
-}
+/// The page's label for its CSRF token (`session::csrf_token`).
+const PAGE: &str = "device";
 
 /// To op-auth's sign-in, returning here (with the code, if it is one).
 fn sign_in_first<S: Store>(env: &Env<'_, S>, code: Option<&UserCode>) -> HttpResponse {
@@ -93,20 +54,13 @@ fn sign_in_first<S: Store>(env: &Env<'_, S>, code: Option<&UserCode>) -> HttpRes
         Some(c) => complete_uri(VERIFICATION_PATH, c),
         None => VERIFICATION_PATH.to_string(),
     };
-    let location = format!(
-        "{}?{}",
-        env.config.issuer.endpoint("/login"),
-        form_urlencode([("return_to", back.as_str())])
-    );
-    HttpResponse::new(303)
-        .header("location", &location)
-        .header("cache-control", "no-store")
+    session::sign_in_first(env, &back)
 }
 
 fn show<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, OAuthError> {
     let params = Params::parse(req.query)?;
     let typed = params.get("user_code");
-    let Some(me) = signed_in(env, req)? else {
+    let Some(me) = signed_in(env, req, PAGE)? else {
         return Ok(sign_in_first(env, typed.and_then(UserCode::parse).as_ref()));
     };
     match typed {
@@ -121,13 +75,10 @@ fn show<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, O
 fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, OAuthError> {
     let params = req.form()?;
     let typed = params.get("user_code").unwrap_or("");
-    let Some(me) = signed_in(env, req)? else {
+    let Some(me) = signed_in(env, req, PAGE)? else {
         return Ok(sign_in_first(env, UserCode::parse(typed).as_ref()));
     };
-    let csrf_ok = params
-        .get("csrf")
-        .is_some_and(|c| constant_time_eq(c.as_bytes(), me.csrf.as_bytes()));
-    if !csrf_ok {
+    if !me.csrf_matches(&params) {
         return Err(OAuthError::invalid_request(
             "The form was not sent by this page. Go back and try again.",
         ));
@@ -150,12 +101,7 @@ fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse,
             user_id: me.user.id.clone(),
             sid: Some(me.session.sid.clone()),
             scope: request.scope.clone(),
-            grant_json: serde_json::json!({
-                "auth_time": me.session.auth_time,
-                "acr": me.session.acr,
-                "amr": me.session.amr,
-            })
-            .to_string(),
+            grant_json: me.grant_json(),
         };
         env.store
             .approve_device(code.as_str(), &approval, env.now)

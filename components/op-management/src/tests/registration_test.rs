@@ -264,6 +264,18 @@ fn bad_metadata_is_refused_with_the_right_code() {
             "invalid_client_metadata",
         ),
         (
+            json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
+                   "backchannel_token_delivery_mode": "push",
+                   "backchannel_client_notification_endpoint": "https://rp.example/cb"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
+                   "backchannel_token_delivery_mode": "poll",
+                   "backchannel_authentication_request_signing_alg": "RS256"}),
+            "invalid_client_metadata",
+        ),
+        (
             with(
                 json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "device_poll_interval": 1}),
             ),
@@ -617,4 +629,21 @@ fn delete_removes_the_client() {
     assert!(store.grants.borrow().is_empty(), "its grants went with it");
     assert_eq!(config(&store, "GET", id, Some(rat), None).status, 401);
     assert_eq!(config(&store, "DELETE", id, Some(rat), None).status, 401);
+}
+
+#[test]
+fn a_ciba_poll_client_registers() {
+    let store = FakeStore::new();
+    let body = open(
+        &store,
+        &json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
+                "backchannel_token_delivery_mode": "poll",
+                "client_name": "Bank"}),
+    );
+    assert_eq!(body["backchannel_token_delivery_mode"], "poll");
+    assert_eq!(
+        body["grant_types"],
+        json!(["urn:openid:params:grant-type:ciba"])
+    );
+    assert!(body["client_secret"].is_string(), "a confidential client");
 }

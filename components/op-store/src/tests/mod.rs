@@ -1,5 +1,6 @@
 //! Native tests of the store logic on the real schema (rusqlite).
 
+mod ciba_requests_test;
 mod clients_users_test;
 mod codes_test;
 mod consents_test;

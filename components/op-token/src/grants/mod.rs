@@ -3,6 +3,7 @@
 //! the token response or the error to answer with.
 
 pub mod authorization_code;
+pub mod ciba;
 pub mod client_credentials;
 pub mod device_code;
 pub mod jwt_bearer;
