@@ -222,6 +222,19 @@ impl Store for SpinStore {
     fn jwks(&self) -> StoreResult<String> {
         wit::keys::jwks().map_err(|e| fail("keys.jwks", e))
     }
+
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+        let (authority, path) = authrim_oauth::client_lookup::split_https_uri(uri)
+            .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+        // The endpoint logic is synchronous: block on this one request
+        // (nothing else of this handler is in flight while it runs).
+        spin_sdk::http::run(authrim_spin::wasi_http::get_https_text(
+            authority,
+            &path,
+            "application/jwk-set+json, application/json",
+            authrim_oauth::client_lookup::MAX_JWKS_BYTES,
+        ))
+    }
 }
 
 fn config() -> Result<Config, OAuthError> {

@@ -144,4 +144,10 @@ pub trait Store {
 
     /// The published JWK Set (to check our own ID Tokens as hints).
     fn jwks(&self) -> StoreResult<String>;
+
+    /// Not op-store, but the component's other outbound call: GETs a
+    /// client's `jwks_uri` (to encrypt to it) through Spin's outbound HTTP,
+    /// which reaches only op-auth's `allowed_outbound_hosts`. The error is
+    /// for the log.
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String>;
 }

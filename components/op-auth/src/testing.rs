@@ -25,6 +25,9 @@ pub struct MemoryStore {
     pub jwks: RefCell<String>,
     /// Secrets for `verify_secret_mac`, by client id.
     pub mac_secrets: RefCell<HashMap<String, Vec<u8>>>,
+    /// Documents `fetch_jwks` serves, by URL, and how often it was called.
+    pub jwks_documents: RefCell<HashMap<String, String>>,
+    pub jwks_fetches: std::cell::Cell<u32>,
 }
 
 impl MemoryStore {
@@ -246,6 +249,15 @@ impl Store for MemoryStore {
 
     fn jwks(&self) -> StoreResult<String> {
         Ok(self.jwks.borrow().clone())
+    }
+
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+        self.jwks_fetches.set(self.jwks_fetches.get() + 1);
+        self.jwks_documents
+            .borrow()
+            .get(uri)
+            .cloned()
+            .ok_or_else(|| format!("GET {uri}: status 404"))
     }
 }
 
