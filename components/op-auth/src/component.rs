@@ -151,6 +151,11 @@ impl Store for SpinStore {
         .map_err(|e| fail("grants.record-access-token", e))
     }
 
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        wit::code_companions::link_grant(code_hash, grant_id)
+            .map_err(|e| fail("code-companions.link-grant", e))
+    }
+
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String> {
         wit::keys::sign_jwt(alg, Some(typ), claims_json).map_err(|e| fail("keys.sign-jwt", e))
     }

@@ -342,7 +342,13 @@ pub fn issue_response(
         None
     };
     let access = if rt.has_token() {
-        Some(issue_access_token(env, request, session)?)
+        let (token, expires_in, grant_id) = issue_access_token(env, request, session)?;
+        if let Some(code) = &code {
+            // A replay of the code at /token revokes this token too
+            // (RFC 6749 §4.1.2: everything issued on that authorization).
+            env.store.link_code_grant(&hash_token(code), &grant_id)?;
+        }
+        Some((token, expires_in))
     } else {
         None
     };
@@ -416,12 +422,12 @@ pub fn issue_response(
 
 /// An access token from the authorization endpoint, in a grant of its own
 /// that ends with it and with the session (no refresh token: RFC 6749
-/// §4.2.2), and its lifetime in seconds.
+/// §4.2.2), its lifetime in seconds and the grant's id.
 fn issue_access_token(
     env: &Env,
     request: &AuthorizationRequest,
     session: &Session,
-) -> Result<(String, i64), OAuthError> {
+) -> Result<(String, i64, String), OAuthError> {
     let grant = Grant {
         id: new_token()?,
         client_id: request.client_id.as_str().to_string(),
@@ -455,10 +461,10 @@ fn issue_access_token(
     )?;
     env.store.record_access_token(&AccessToken {
         token_hash: hash_token(&token),
-        grant_id: grant.id,
+        grant_id: grant.id.clone(),
         expires_at,
     })?;
-    Ok((token, expires_at - env.now))
+    Ok((token, expires_at - env.now, grant.id))
 }
 
 /// The code, stored by hash with what the token endpoint needs.

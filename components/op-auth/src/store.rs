@@ -115,6 +115,9 @@ pub trait Store {
     /// `grants.create` without a refresh token.
     fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
     fn record_access_token(&self, token: &AccessToken) -> StoreResult<()>;
+    /// `code-companions.link-grant`: the grant of the access token issued
+    /// with the code, which a replay of the code revokes too.
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()>;
     /// `keys.sign-jwt`: a compact JWS over `claims_json`.
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String>;
 

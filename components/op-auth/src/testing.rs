@@ -18,6 +18,8 @@ pub struct MemoryStore {
     pub codes: RefCell<Vec<AuthCode>>,
     pub grants: RefCell<Vec<Grant>>,
     pub access_tokens: RefCell<Vec<AccessToken>>,
+    /// (code hash, grant id) of hybrid responses.
+    pub code_grants: RefCell<Vec<(String, String)>>,
     pub one_time: RefCell<OneTime>,
     pub used: RefCell<HashMap<(String, String), i64>>,
     pub consents: RefCell<Vec<Consent>>,
@@ -146,6 +148,13 @@ impl Store for MemoryStore {
 
     /// An unsigned stand-in with the real shape: header and claims are
     /// readable, the signature names the alg.
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        self.code_grants
+            .borrow_mut()
+            .push((code_hash.to_string(), grant_id.to_string()));
+        Ok(())
+    }
+
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
         use base64::Engine;

@@ -1063,3 +1063,29 @@ fn front_channel_id_tokens_and_jarm_are_encrypted_to_the_clients_key() {
     let p = client_params(&r, CB);
     assert_eq!(jwe_header(p.get("response").unwrap())["alg"], "RSA-OAEP");
 }
+
+#[test]
+fn hybrid_access_tokens_are_linked_to_their_code() {
+    let w = World::new();
+    w.store.add_client(
+        "hy",
+        None,
+        &format!(
+            r#"{{"redirect_uris":["{CB}"],"grant_types":["authorization_code","implicit"],
+                "response_types":["code token","id_token token"]}}"#
+        ),
+    );
+    let authz = |rt: &str| {
+        format!("response_type={rt}&client_id=hy&redirect_uri=https%3A%2F%2Fclient.example.org%2Fcb&scope=openid&state=st1&nonce=n1")
+    };
+    let mut b = Browser::default();
+    let r = w.sign_in_and_approve(&mut b, &authz("code+token"), "alice", "correct horse");
+    let p = client_params(&r, CB);
+    let code_hash = hash_token(p.get("code").unwrap());
+    let grant = w.store.access_tokens.borrow()[0].grant_id.clone();
+    assert_eq!(*w.store.code_grants.borrow(), vec![(code_hash, grant)]);
+    // Without a code there is nothing to link.
+    let r = w.get(&mut b, &format!("/authorize?{}", authz("id_token+token")));
+    assert!(client_params(&r, CB).get("access_token").is_some());
+    assert_eq!(w.store.code_grants.borrow().len(), 1);
+}
