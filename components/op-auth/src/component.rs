@@ -228,6 +228,14 @@ impl Store for SpinStore {
         wit::keys::jwks().map_err(|e| fail("keys.jwks", e))
     }
 
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String> {
+        wit::dpop::nonce(now).map_err(|e| fail("dpop.nonce", e))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool> {
+        wit::dpop::check_nonce(nonce, now).map_err(|e| fail("dpop.check-nonce", e))
+    }
+
     fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
         let (authority, path) = authrim_oauth::client_lookup::split_https_uri(uri)
             .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
@@ -268,6 +276,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
                 cookie: raw.cookie.as_deref(),
                 authorization: raw.authorization.as_deref(),
                 client_addr: raw.client_addr.as_deref(),
+                dpop: raw.dpop.as_deref(),
                 body: &raw.body,
             };
             let env = Env {

@@ -148,6 +148,10 @@ pub trait Store {
     /// The published JWK Set (to check our own ID Tokens as hints).
     fn jwks(&self) -> StoreResult<String>;
 
+    /// `dpop.nonce` and `dpop.check-nonce` (RFC 9449 §8), for proofs at PAR.
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String>;
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool>;
+
     /// Not op-store, but the component's other outbound call: GETs a
     /// client's `jwks_uri` (to encrypt to it) through Spin's outbound HTTP,
     /// which reaches only op-auth's `allowed_outbound_hosts`. The error is

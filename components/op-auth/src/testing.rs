@@ -260,6 +260,16 @@ impl Store for MemoryStore {
         Ok(self.jwks.borrow().clone())
     }
 
+    /// Nonces are `nonce-{window}` with 60-second windows, the current
+    /// and the previous one valid, as op-store's.
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String> {
+        Ok(format!("nonce-{}", now / 60))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool> {
+        Ok(nonce == format!("nonce-{}", now / 60) || nonce == format!("nonce-{}", now / 60 - 1))
+    }
+
     fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
         self.jwks_fetches.set(self.jwks_fetches.get() + 1);
         self.jwks_documents

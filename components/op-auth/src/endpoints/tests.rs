@@ -69,6 +69,7 @@ impl World {
                 session_ttl: 3600,
                 access_token_ttl: 600,
                 id_token_ttl: 300,
+                dpop_require_nonce: false,
             },
             now: std::cell::Cell::new(NOW),
         }
