@@ -1090,3 +1090,39 @@ fn hybrid_access_tokens_are_linked_to_their_code() {
     assert!(client_params(&r, CB).get("access_token").is_some());
     assert_eq!(w.store.code_grants.borrow().len(), 1);
 }
+
+/// A DPoP proof at PAR is checked only for an authenticated client; a
+/// broken one is `invalid_dpop_proof` and stores no request.
+#[test]
+fn par_checks_a_dpop_proof_after_client_authentication() {
+    let w = World::new();
+    let send = |auth: &str, proof: &str| {
+        w.send(Request {
+            method: "POST",
+            path: "/as/par",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: Some(auth),
+            dpop: Some(proof),
+            body: AUTHZ.as_bytes(),
+            ..Default::default()
+        })
+    };
+    let error = |r: &HttpResponse| {
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = send(&basic("c1", "wrong"), "not-a-proof");
+    assert_eq!((r.status, error(&r).as_str()), (401, "invalid_client"));
+    for proof in ["not-a-proof", "a.b.c", ""] {
+        let r = send(&basic("c1", SECRET), proof);
+        assert_eq!(
+            (r.status, error(&r).as_str()),
+            (400, "invalid_dpop_proof"),
+            "{proof}"
+        );
+    }
+    assert!(w.store.one_time.borrow().is_empty());
+    assert!(w.store.used.borrow().is_empty());
+}
