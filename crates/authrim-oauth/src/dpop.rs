@@ -93,10 +93,7 @@ pub trait ProofState {
 }
 
 /// A proof sent to the authorization server (`/token`, `/as/par`): the
-/// stateless checks of [`verify`], then, when `require_nonce`, a nonce op-store
-/// issued (§8; otherwise `use_dpop_nonce`, which the endpoint answers with a
-/// fresh `DPoP-Nonce`), then the single use of its `jti` (§11.1): of any
-/// number of requests carrying one proof, at most one gets past here.
+/// stateless checks of [`verify`], then [`use_proof`].
 pub fn check_proof(
     header: &str,
     expected: &Expected<'_>,
@@ -104,9 +101,24 @@ pub fn check_proof(
     state: &impl ProofState,
 ) -> Result<Proof, OAuthError> {
     let proof = verify(header, expected)?;
+    use_proof(&proof, expected.now, require_nonce, state)?;
+    Ok(proof)
+}
+
+/// The stateful checks of a verified proof, for every endpoint that takes
+/// proofs: when `require_nonce`, a nonce op-store issued (§8, §9; otherwise
+/// `use_dpop_nonce`, which the endpoint answers with a fresh `DPoP-Nonce`),
+/// then the single use of its `jti` (§11.1): of any number of requests
+/// carrying one proof, at most one gets past here.
+pub fn use_proof(
+    proof: &Proof,
+    now: i64,
+    require_nonce: bool,
+    state: &impl ProofState,
+) -> Result<(), OAuthError> {
     if require_nonce {
         let valid = match &proof.nonce {
-            Some(n) => state.check_nonce(n, expected.now)?,
+            Some(n) => state.check_nonce(n, now)?,
             None => false,
         };
         if !valid {
@@ -120,11 +132,11 @@ pub fn check_proof(
         JTI_NAMESPACE,
         &proof.replay_key(),
         proof.replay_expires_at(),
-        expected.now,
+        now,
     )? {
         return Err(invalid_proof("the DPoP proof was already used"));
     }
-    Ok(proof)
+    Ok(())
 }
 
 /// `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the access token.
