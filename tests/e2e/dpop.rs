@@ -695,3 +695,35 @@ fn dpop_nonce_at_par() {
     // Without a proof, PAR is as before.
     assert_eq!(par_dpop(&app, Some(&auth), None, &body).status, 201);
 }
+
+/// One proof sent to PAR by parallel requests: exactly one pushed request
+/// is stored (the `jti` mark is one conditional insert in op-store).
+#[test]
+fn dpop_proof_at_par_replayed_in_parallel_is_accepted_once() {
+    let (_data, app) = code_app();
+    let key = Key::ec();
+    let auth = basic("rp", SECRET);
+    let body = form(&[
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", crate::token::CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let proof = key.proof("POST", "/as/par", None);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| s.spawn(|| par_dpop(&app, Some(&auth), Some(&proof), &body).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 400),
+        "{statuses:?}"
+    );
+}
