@@ -543,3 +543,187 @@ fn dpop_proof_replayed_in_parallel_is_accepted_once() {
         "{statuses:?}"
     );
 }
+
+/// POST /as/par with an optional DPoP proof.
+fn par_dpop(app: &App, auth: Option<&str>, proof: Option<&str>, body: &str) -> Response {
+    let mut headers = vec![FORM];
+    if let Some(a) = auth {
+        headers.push(("authorization", a));
+    }
+    if let Some(p) = proof {
+        headers.push(("dpop", p));
+    }
+    app.request("POST", "/as/par", &headers, body.as_bytes())
+}
+
+/// RFC 9449 §10.1: a DPoP proof at the PAR endpoint is checked like one at
+/// /token and binds the code to its key, as `dpop_jkt` does; a `dpop_jkt`
+/// for another key, a replayed or a bad proof are refused, never a 5xx.
+#[test]
+fn dpop_proof_at_par_binds_the_code() {
+    let (_data, app) = code_app();
+    let key = Key::ec();
+    let other = Key::rsa();
+    let auth = basic("rp", SECRET);
+    let request = |extra: &[(&str, &str)]| {
+        let mut p = vec![
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("prompt", "consent"),
+            ("code_challenge", crate::token::CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        p.extend_from_slice(extra);
+        form(&p)
+    };
+    let mut browser = Browser::default();
+    let code_of = |browser: &mut Browser, request_uri: &str| {
+        let params = browser.authorize(&app, &[("client_id", "rp"), ("request_uri", request_uri)]);
+        crate::token::param(&params, "code")
+            .unwrap_or_else(|| panic!("{params:?}"))
+            .to_string()
+    };
+    let redeem = |code: &str, proof: Option<&str>| {
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]);
+        token_dpop(&app, Some(&auth), proof, &body)
+    };
+    // A proof alone, and a proof with the matching dpop_jkt: the code is
+    // bound to the proof's key.
+    for extra in [vec![], vec![("dpop_jkt", key.thumbprint())]] {
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let proof = key.proof("POST", "/as/par", None);
+        let r = par_dpop(&app, Some(&auth), Some(&proof), &request(&extra));
+        assert_eq!(r.status, 201, "{}", r.text());
+        let request_uri = r.json()["request_uri"].as_str().unwrap().to_string();
+        let code = code_of(&mut browser, &request_uri);
+        let r = redeem(&code, Some(&other.proof("POST", "/token", None)));
+        assert_eq!((r.status, error_of(&r).as_str()), (400, "invalid_grant"));
+        // (a failed redemption spends the code: a new one for the right key)
+        let proof = key.proof("POST", "/as/par", None);
+        let r = par_dpop(&app, Some(&auth), Some(&proof), &request(&extra));
+        let request_uri = r.json()["request_uri"].as_str().unwrap().to_string();
+        let code = code_of(&mut browser, &request_uri);
+        let r = redeem(&code, Some(&key.proof("POST", "/token", None)));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["token_type"], "DPoP");
+    }
+    // Refusals at PAR, all JSON 4xx.
+    let replayed = key.proof("POST", "/as/par", None);
+    let r = par_dpop(&app, Some(&auth), Some(&replayed), &request(&[]));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let other_jkt = other.thumbprint();
+    let other_jkt = [("dpop_jkt", other_jkt.as_str())];
+    let table: Vec<(String, &[(&str, &str)])> =
+        vec![
+        (key.proof("POST", "/as/par", None), &other_jkt),
+        (replayed.clone(), &[]),
+        (key.proof("POST", "/token", None), &[]),
+        (key.proof("GET", "/as/par", None), &[]),
+        (key.proof_with("POST", "/as/par", None, json!({"iat": now() - 3600})), &[]),
+        (key.proof_with("POST", "/as/par", None, json!({"jti": null})), &[]),
+        (
+            key.sign(
+                json!({"typ": "JWT", "alg": "ES256", "jwk": key.jwk}),
+                json!({"jti": "x", "htm": "POST", "htu": format!("{ISSUER}/as/par"), "iat": now()}),
+            ),
+            &[],
+        ),
+        ("not-a-jwt".into(), &[]),
+        ("x".repeat(9000), &[]),
+    ];
+    for (proof, extra) in &table {
+        let r = par_dpop(&app, Some(&auth), Some(proof), &request(extra));
+        assert_eq!(
+            (r.status, error_of(&r).as_str()),
+            (400, "invalid_dpop_proof"),
+            "{proof:.40}: {}",
+            r.text()
+        );
+    }
+    // Client authentication comes first: a wrong client never burns a proof.
+    let proof = key.proof("POST", "/as/par", None);
+    let r = par_dpop(
+        &app,
+        Some("Basic cnA6d3Jvbmc="),
+        Some(&proof),
+        &request(&[]),
+    );
+    assert_eq!((r.status, error_of(&r).as_str()), (401, "invalid_client"));
+    let r = par_dpop(&app, Some(&auth), Some(&proof), &request(&[]));
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// With `dpop_require_nonce`, PAR answers `use_dpop_nonce` with a nonce in
+/// `DPoP-Nonce`, and accepts a proof carrying it.
+#[test]
+fn dpop_nonce_at_par() {
+    let data = DataDir::new();
+    let app = App::start_with_env(&data, &[("SPIN_VARIABLE_DPOP_REQUIRE_NONCE", "true")]);
+    add_client(
+        &data,
+        "rp",
+        Some(SECRET),
+        &json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"}),
+    );
+    let key = Key::ec();
+    let auth = basic("rp", SECRET);
+    let body = form(&[
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", crate::token::CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let r = par_dpop(
+        &app,
+        Some(&auth),
+        Some(&key.proof("POST", "/as/par", None)),
+        &body,
+    );
+    assert_eq!((r.status, error_of(&r).as_str()), (400, "use_dpop_nonce"));
+    let nonce = r.header("dpop-nonce").unwrap().to_string();
+    let proof = key.proof_with("POST", "/as/par", None, json!({"nonce": nonce}));
+    let r = par_dpop(&app, Some(&auth), Some(&proof), &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    // Without a proof, PAR is as before.
+    assert_eq!(par_dpop(&app, Some(&auth), None, &body).status, 201);
+}
+
+/// One proof sent to PAR by parallel requests: exactly one pushed request
+/// is stored (the `jti` mark is one conditional insert in op-store).
+#[test]
+fn dpop_proof_at_par_replayed_in_parallel_is_accepted_once() {
+    let (_data, app) = code_app();
+    let key = Key::ec();
+    let auth = basic("rp", SECRET);
+    let body = form(&[
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", crate::token::CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let proof = key.proof("POST", "/as/par", None);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| s.spawn(|| par_dpop(&app, Some(&auth), Some(&proof), &body).status))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 400),
+        "{statuses:?}"
+    );
+}

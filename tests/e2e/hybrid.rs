@@ -314,3 +314,78 @@ fn registration_keeps_response_and_grant_types_consistent() {
         .unwrap()
         .contains(&json!("implicit")));
 }
+
+/// RFC 6749 §4.1.2 and OIDC Core §3.3: a replayed code revokes what was
+/// issued on that authorization, which in a hybrid flow includes the
+/// access token /authorize returned with the code. Redemptions sent in
+/// parallel: at most one wins, and the front-channel token dies.
+#[test]
+fn a_replayed_hybrid_code_revokes_the_front_channel_access_token() {
+    let data = front_setup();
+    let app = App::start(&data);
+    let mut b = Browser::new(&app);
+    let redeem = |code: &str| {
+        app.request(
+            "POST",
+            "/token",
+            &[FORM, ("authorization", &basic("spa", SECRET))],
+            form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", CB),
+            ])
+            .as_bytes(),
+        )
+    };
+    for (i, rt) in ["code token", "code id_token token"].iter().enumerate() {
+        let r = if i == 0 {
+            b.sign_in_and_approve(&authz("spa", rt, "&nonce=n-r"), "carol")
+        } else {
+            b.get(&authz("spa", rt, "&nonce=n-r"))
+        };
+        let p = at_client(&r);
+        let code = param(&p, "code").unwrap().to_string();
+        let front = param(&p, "access_token").unwrap().to_string();
+        assert_eq!(userinfo(&app, &front).status, 200);
+        let first = redeem(&code);
+        assert_eq!(first.status, 200, "{}", first.text());
+        let back = first.json()["access_token"].as_str().unwrap().to_string();
+        // The first redemption leaves the front-channel token alone.
+        assert_eq!(userinfo(&app, &front).status, 200);
+        let replay = redeem(&code);
+        assert_eq!(replay.status, 400, "{}", replay.text());
+        assert_eq!(replay.json()["error"], "invalid_grant");
+        for token in [&front, &back] {
+            let r = userinfo(&app, token);
+            assert_eq!(r.status, 401, "{rt}: {}", r.text());
+            assert!(r
+                .header("www-authenticate")
+                .unwrap()
+                .contains("invalid_token"));
+            assert_eq!(
+                management(&app, "/introspect", token).json()["active"],
+                false
+            );
+        }
+    }
+    // Parallel replays of a fresh code: at most one 200, never a 5xx, and
+    // the front-channel token is revoked.
+    let r = b.get(&authz("spa", "code token", ""));
+    let p = at_client(&r);
+    let code = param(&p, "code").unwrap().to_string();
+    let front = param(&p, "access_token").unwrap().to_string();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6).map(|_| s.spawn(|| redeem(&code).status)).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 400),
+        "{statuses:?}"
+    );
+    assert_eq!(userinfo(&app, &front).status, 401);
+}

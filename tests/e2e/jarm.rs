@@ -255,7 +255,7 @@ fn jarm_client_metadata() {
         ),
         (
             json!({"redirect_uris": [CB], "authorization_encrypted_response_alg": "RSA-OAEP-256"}),
-            false,
+            false, // needs jwks or jwks_uri (tests/e2e/front_jwe.rs)
         ),
     ] {
         let path = data.dir.path().join("jarm-client.json");

@@ -13,6 +13,7 @@ mod device;
 mod discovery;
 mod dpop;
 mod durability;
+mod front_jwe;
 mod http_errors;
 mod hybrid;
 mod interop;

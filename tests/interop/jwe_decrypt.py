@@ -5,9 +5,13 @@ OP's published JWK Set.
 
     jwe_decrypt.py keys OUT_DIR       writes private.json, prints the public JWK Set
     jwe_decrypt.py check CASES.json   decrypts and verifies every case
+    jwe_decrypt.py front CASES.json   the same for /authorize's responses
 
 A case: {"client_id", "alg", "enc", "id_token", "userinfo", "userinfo_signed",
-"nonce"}. Prints "N passed, M failed"; exits non-zero on any failure.
+"nonce"}. A front case: {"client_id", "nonce", "id_token" or "response"
+(an encrypted JARM response, "alg"/"enc"), "id_alg"/"id_enc" (of the ID
+Token, in the fragment or inside the JARM response)}. Prints "N passed, M
+failed"; exits non-zero on any failure.
 """
 import json
 import os
@@ -96,8 +100,56 @@ def check(cases_path):
     sys.exit(1 if failed else 0)
 
 
+def check_id_token(token, keys, op_keys, case):
+    inner = decrypt(token, keys, case["id_alg"], case["id_enc"], "JWT")
+    header, claims = verify_signed(inner.decode(), op_keys, case["client_id"])
+    assert header.get("typ") == "JWT", header
+    assert claims["nonce"] == case["nonce"], claims
+    assert claims["sub"], claims
+    return claims
+
+
+def check_front(cases_path):
+    """Front-channel ID Tokens (OIDC Core 3.3.2.11) and encrypted JARM
+    responses (JARM 2.2): decrypted with the client's keys, the inner JWTs
+    verified against the OP's keys; an ID Token inside a JARM response is
+    itself encrypted and checked too."""
+    import time
+
+    with open(cases_path) as f:
+        cases = json.load(f)
+    with open(os.path.join(os.path.dirname(cases_path), "private.json")) as f:
+        keys = jwk.JWKSet.from_json(f.read())
+    with urllib.request.urlopen(JWKS_URL) as r:
+        op_keys = jwk.JWKSet.from_json(r.read())
+    passed = failed = 0
+    for case in cases:
+        name = f'{case["client_id"]} {case.get("alg")} {case.get("enc")} {case.get("id_alg")} {case.get("id_enc")}'
+        try:
+            if "response" in case:
+                inner = decrypt(case["response"], keys, case["alg"], case["enc"], "JWT")
+                _, claims = verify_signed(inner.decode(), op_keys, case["client_id"])
+                assert claims["exp"] > time.time(), claims
+                assert claims["state"] == case["state"], claims
+                if "id_alg" in case:
+                    assert "code" in claims, claims
+                    check_id_token(claims["id_token"], keys, op_keys, case)
+                else:
+                    assert claims["error"] == case["error"], claims
+            else:
+                check_id_token(case["id_token"], keys, op_keys, case)
+            passed += 1
+        except Exception as e:  # report every case, then fail
+            failed += 1
+            print(f"FAIL {name}: {type(e).__name__}: {e}")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "keys":
         make_keys(sys.argv[2])
+    elif sys.argv[1] == "front":
+        check_front(sys.argv[2])
     else:
         check(sys.argv[2])

@@ -151,6 +151,11 @@ impl Store for SpinStore {
         .map_err(|e| fail("grants.record-access-token", e))
     }
 
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        wit::code_companions::link_grant(code_hash, grant_id)
+            .map_err(|e| fail("code-companions.link-grant", e))
+    }
+
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String> {
         wit::keys::sign_jwt(alg, Some(typ), claims_json).map_err(|e| fail("keys.sign-jwt", e))
     }
@@ -222,6 +227,27 @@ impl Store for SpinStore {
     fn jwks(&self) -> StoreResult<String> {
         wit::keys::jwks().map_err(|e| fail("keys.jwks", e))
     }
+
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String> {
+        wit::dpop::nonce(now).map_err(|e| fail("dpop.nonce", e))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool> {
+        wit::dpop::check_nonce(nonce, now).map_err(|e| fail("dpop.check-nonce", e))
+    }
+
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+        let (authority, path) = authrim_oauth::client_lookup::split_https_uri(uri)
+            .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+        // The endpoint logic is synchronous: block on this one request
+        // (nothing else of this handler is in flight while it runs).
+        spin_sdk::http::run(authrim_spin::wasi_http::get_https_text(
+            authority,
+            &path,
+            "application/jwk-set+json, application/json",
+            authrim_oauth::client_lookup::MAX_JWKS_BYTES,
+        ))
+    }
 }
 
 fn config() -> Result<Config, OAuthError> {
@@ -250,6 +276,7 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
                 cookie: raw.cookie.as_deref(),
                 authorization: raw.authorization.as_deref(),
                 client_addr: raw.client_addr.as_deref(),
+                dpop: raw.dpop.as_deref(),
                 body: &raw.body,
             };
             let env = Env {

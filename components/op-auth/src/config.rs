@@ -27,6 +27,9 @@ pub struct Config {
     /// tokens the implicit and hybrid flows return from `/authorize`.
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    /// Spin variable `dpop_require_nonce` (as op-token's): DPoP proofs at
+    /// PAR must carry a nonce op-store issued (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
 }
 
 impl Config {
@@ -35,18 +38,14 @@ impl Config {
     pub fn from_variables(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         let raw = get("issuer").ok_or("variable `issuer` is not set")?;
         let issuer = Issuer::parse(raw.trim()).map_err(|e| e.to_string())?;
-        let require_par = match get("require_pushed_authorization_requests")
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("") | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(format!(
-                    "variable `require_pushed_authorization_requests` must be true or false, not {other:?}"
-                ))
-            }
+        let flag = |name: &str| match get(name).as_deref().map(str::trim) {
+            None | Some("") | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(format!(
+                "variable `{name}` must be true or false, not {other:?}"
+            )),
         };
+        let require_par = flag("require_pushed_authorization_requests")?;
         let seconds = |name: &str, default: i64| match get(name).as_deref().map(str::trim) {
             None | Some("") => Ok(default),
             Some(v) => match v.parse::<i64>() {
@@ -62,6 +61,7 @@ impl Config {
             session_ttl: seconds("session_ttl", DEFAULT_SESSION_TTL)?,
             access_token_ttl: seconds("access_token_ttl", DEFAULT_ACCESS_TOKEN_TTL)?,
             id_token_ttl: seconds("id_token_ttl", DEFAULT_ID_TOKEN_TTL)?,
+            dpop_require_nonce: flag("dpop_require_nonce")?,
         })
     }
 
@@ -101,6 +101,13 @@ mod tests {
         ])
         .unwrap();
         assert!(c.require_par && c.authorize_config().require_par);
+        assert!(!c.dpop_require_nonce);
+        let nonce = read(&[
+            ("issuer", "https://id.example.com"),
+            ("dpop_require_nonce", "true"),
+        ])
+        .unwrap();
+        assert!(nonce.dpop_require_nonce);
         assert_eq!(c.session_ttl, 60);
     }
 
@@ -120,6 +127,10 @@ mod tests {
                 ("access_token_ttl", "-5"),
             ][..],
             &[("issuer", "https://id.example.com"), ("id_token_ttl", "0")][..],
+            &[
+                ("issuer", "https://id.example.com"),
+                ("dpop_require_nonce", "1"),
+            ][..],
         ] {
             assert!(read(vars).is_err(), "{vars:?}");
         }

@@ -16,20 +16,24 @@
 //!    hash) with what the token endpoint needs; an access token (an RFC
 //!    9068 JWT minted as op-token mints them, recorded in a grant tied to
 //!    the session so UserInfo, introspection and revocation know it); an
-//!    ID Token with `c_hash`/`at_hash` (`authrim_oauth::front_channel`).
+//!    ID Token with `c_hash`/`at_hash` (`authrim_oauth::front_channel`),
+//!    encrypted to the client's key if it registered so (`keys`), as is
+//!    an encrypted JARM response.
 
 use crate::config::CODE_TTL;
 use crate::interaction::{self, Interaction};
 use crate::store::{AccessToken, AuthCode, Consent, Grant, Session, StoredClient, User};
-use crate::{cookie, new_token, Env};
+use crate::{cookie, keys, new_token, Env};
+use authrim_jose::Jwks;
 use authrim_oauth::authorize::{self, AuthorizationRequest, ClientRef, Origin};
 use authrim_oauth::claims::requested_claim_names;
 use authrim_oauth::client_metadata::{ClientId, ClientMetadata};
+use authrim_oauth::encryption::seal_id_token;
 use authrim_oauth::front_channel::{self, Authentication, Companions};
 use authrim_oauth::id_token::{
     mint_access_token, AccessTokenGrant, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, ID_TOKEN_TYP,
 };
-use authrim_oauth::response_mode::Issued;
+use authrim_oauth::response_mode::{Issued, Jarm};
 use authrim_oauth::scope::Scope;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
@@ -311,13 +315,40 @@ pub fn issue_response(
 ) -> Result<HttpResponse, OAuthError> {
     let request = &pending.request;
     let rt = request.response_type;
+    // The client's keys first, when the ID Token or the JARM response is
+    // to be encrypted: without them nothing is issued.
+    let mut needs = Vec::new();
+    if let Some((alg, _)) = pending
+        .client
+        .id_token_encryption()
+        .filter(|_| rt.has_id_token())
+    {
+        needs.push((keys::ID_TOKEN_MEMBER, alg));
+    }
+    if let Some((alg, _)) = request
+        .jarm
+        .encryption
+        .filter(|_| request.response_mode.is_jwt())
+    {
+        needs.push((keys::JARM_MEMBER, alg));
+    }
+    let client_keys = match keys::keys_for(env, &request.client_id, &pending.client, &needs) {
+        Ok(k) => k,
+        Err(e) => return Ok(request.error_response(&env.config.issuer, e, &env.jarm())),
+    };
     let code = if rt.has_code() {
         Some(issue_code(env, request, session)?)
     } else {
         None
     };
     let access = if rt.has_token() {
-        Some(issue_access_token(env, request, session)?)
+        let (token, expires_in, grant_id) = issue_access_token(env, request, session)?;
+        if let Some(code) = &code {
+            // A replay of the code at /token revokes this token too
+            // (RFC 6749 §4.1.2: everything issued on that authorization).
+            env.store.link_code_grant(&hash_token(code), &grant_id)?;
+        }
+        Some((token, expires_in))
     } else {
         None
     };
@@ -358,10 +389,14 @@ pub fn issue_response(
             env.now,
             env.config.id_token_ttl,
         );
-        Some(
-            env.store
-                .sign_jwt(alg.as_str(), ID_TOKEN_TYP, &token.to_claims_json())?,
-        )
+        let signed = env
+            .store
+            .sign_jwt(alg.as_str(), ID_TOKEN_TYP, &token.to_claims_json())?;
+        Some(seal_id_token(
+            &pending.client,
+            client_keys.as_ref(),
+            signed,
+        )?)
     } else {
         None
     };
@@ -373,17 +408,26 @@ pub fn issue_response(
         scope: Some(scope.as_str()).filter(|s| !s.is_empty()),
         id_token: id_token.as_deref(),
     };
-    Ok(request.success_response(&env.config.issuer, &issued, &env.jarm()))
+    // The JARM response reuses the keys fetched above.
+    let prefetched = |_: &str| -> Result<Jwks, OAuthError> {
+        client_keys.clone().ok_or_else(OAuthError::server_error)
+    };
+    let jarm = Jarm {
+        now: env.now,
+        sign: env,
+        keys: &prefetched,
+    };
+    Ok(request.success_response(&env.config.issuer, &issued, &jarm))
 }
 
 /// An access token from the authorization endpoint, in a grant of its own
 /// that ends with it and with the session (no refresh token: RFC 6749
-/// §4.2.2), and its lifetime in seconds.
+/// §4.2.2), its lifetime in seconds and the grant's id.
 fn issue_access_token(
     env: &Env,
     request: &AuthorizationRequest,
     session: &Session,
-) -> Result<(String, i64), OAuthError> {
+) -> Result<(String, i64, String), OAuthError> {
     let grant = Grant {
         id: new_token()?,
         client_id: request.client_id.as_str().to_string(),
@@ -417,10 +461,10 @@ fn issue_access_token(
     )?;
     env.store.record_access_token(&AccessToken {
         token_hash: hash_token(&token),
-        grant_id: grant.id,
+        grant_id: grant.id.clone(),
         expires_at,
     })?;
-    Ok((token, expires_at - env.now))
+    Ok((token, expires_at - env.now, grant.id))
 }
 
 /// The code, stored by hash with what the token endpoint needs.

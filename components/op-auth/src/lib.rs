@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod hint;
 pub mod interaction;
+pub mod keys;
 pub mod pages;
 pub mod request;
 pub mod store;
@@ -40,11 +41,13 @@ pub struct Env<'a> {
 pub const JARM_TYP: &str = "JWT";
 
 impl Env<'_> {
-    /// What signs JARM responses: op-store's keys, now.
+    /// What signs JARM responses (op-store's keys, now) and finds the
+    /// client's keys to encrypt them.
     pub fn jarm(&self) -> authrim_oauth::response_mode::Jarm<'_> {
         authrim_oauth::response_mode::Jarm {
             now: self.now,
             sign: self,
+            keys: self,
         }
     }
 }

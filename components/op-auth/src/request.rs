@@ -15,6 +15,8 @@ pub struct Request<'a> {
     pub authorization: Option<&'a str>,
     /// Spin's `spin-client-addr` (`ip:port`), set by the host, not the client.
     pub client_addr: Option<&'a str>,
+    /// The `DPoP` header (RFC 9449 §4.1), at most one.
+    pub dpop: Option<&'a str>,
     pub body: &'a [u8],
 }
 

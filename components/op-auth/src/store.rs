@@ -115,6 +115,9 @@ pub trait Store {
     /// `grants.create` without a refresh token.
     fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
     fn record_access_token(&self, token: &AccessToken) -> StoreResult<()>;
+    /// `code-companions.link-grant`: the grant of the access token issued
+    /// with the code, which a replay of the code revokes too.
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()>;
     /// `keys.sign-jwt`: a compact JWS over `claims_json`.
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String>;
 
@@ -144,4 +147,14 @@ pub trait Store {
 
     /// The published JWK Set (to check our own ID Tokens as hints).
     fn jwks(&self) -> StoreResult<String>;
+
+    /// `dpop.nonce` and `dpop.check-nonce` (RFC 9449 §8), for proofs at PAR.
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String>;
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool>;
+
+    /// Not op-store, but the component's other outbound call: GETs a
+    /// client's `jwks_uri` (to encrypt to it) through Spin's outbound HTTP,
+    /// which reaches only op-auth's `allowed_outbound_hosts`. The error is
+    /// for the log.
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String>;
 }

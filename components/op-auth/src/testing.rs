@@ -18,6 +18,8 @@ pub struct MemoryStore {
     pub codes: RefCell<Vec<AuthCode>>,
     pub grants: RefCell<Vec<Grant>>,
     pub access_tokens: RefCell<Vec<AccessToken>>,
+    /// (code hash, grant id) of hybrid responses.
+    pub code_grants: RefCell<Vec<(String, String)>>,
     pub one_time: RefCell<OneTime>,
     pub used: RefCell<HashMap<(String, String), i64>>,
     pub consents: RefCell<Vec<Consent>>,
@@ -25,6 +27,9 @@ pub struct MemoryStore {
     pub jwks: RefCell<String>,
     /// Secrets for `verify_secret_mac`, by client id.
     pub mac_secrets: RefCell<HashMap<String, Vec<u8>>>,
+    /// Documents `fetch_jwks` serves, by URL, and how often it was called.
+    pub jwks_documents: RefCell<HashMap<String, String>>,
+    pub jwks_fetches: std::cell::Cell<u32>,
 }
 
 impl MemoryStore {
@@ -143,6 +148,13 @@ impl Store for MemoryStore {
 
     /// An unsigned stand-in with the real shape: header and claims are
     /// readable, the signature names the alg.
+    fn link_code_grant(&self, code_hash: &str, grant_id: &str) -> StoreResult<()> {
+        self.code_grants
+            .borrow_mut()
+            .push((code_hash.to_string(), grant_id.to_string()));
+        Ok(())
+    }
+
     fn sign_jwt(&self, alg: &str, typ: &str, claims_json: &str) -> StoreResult<String> {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
         use base64::Engine;
@@ -246,6 +258,25 @@ impl Store for MemoryStore {
 
     fn jwks(&self) -> StoreResult<String> {
         Ok(self.jwks.borrow().clone())
+    }
+
+    /// Nonces are `nonce-{window}` with 60-second windows, the current
+    /// and the previous one valid, as op-store's.
+    fn dpop_nonce(&self, now: i64) -> StoreResult<String> {
+        Ok(format!("nonce-{}", now / 60))
+    }
+
+    fn check_dpop_nonce(&self, nonce: &str, now: i64) -> StoreResult<bool> {
+        Ok(nonce == format!("nonce-{}", now / 60) || nonce == format!("nonce-{}", now / 60 - 1))
+    }
+
+    fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+        self.jwks_fetches.set(self.jwks_fetches.get() + 1);
+        self.jwks_documents
+            .borrow()
+            .get(uri)
+            .cloned()
+            .ok_or_else(|| format!("GET {uri}: status 404"))
     }
 }
 

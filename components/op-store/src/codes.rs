@@ -12,6 +12,11 @@
 //! `redeem` returns `replayed("")` and marks the code; `attach-grant` sees
 //! the mark, revokes the grant it is given and fails with `conflict`, so
 //! the first redemption does not get tokens either.
+//!
+//! A code from a hybrid response (`code token`, `code id_token token`) came
+//! with an access token whose grant `link-grant` recorded
+//! (`code_front_grants`); a replay revokes that grant too, in the same
+//! transaction.
 
 use crate::grants::revoke_in_tx;
 use crate::sql::{first, params, transaction, Columns, Sql, Value};
@@ -100,10 +105,35 @@ pub fn redeem(db: &dyn Sql, code_hash: &str, now: i64) -> Result<RedeemOutcome, 
                 if let Some(grant_id) = &grant_id {
                     revoke_in_tx(db, grant_id, now)?;
                 }
+                let front = first(
+                    db,
+                    "SELECT grant_id FROM code_front_grants WHERE code_hash = ?1",
+                    params![code_hash],
+                )?;
+                if let Some(front) = front {
+                    revoke_in_tx(db, &front.text(0)?, now)?;
+                }
                 Ok(RedeemOutcome::Replayed(grant_id.unwrap_or_default()))
             }
         }
     })
+}
+
+/// Records the grant of the access token issued with the code in one
+/// hybrid response (interface `code-companions`). One statement: both rows
+/// must exist and be of the same client.
+pub fn link_grant(db: &dyn Sql, code_hash: &str, grant_id: &str) -> Result<(), StoreError> {
+    let rows = db.execute(
+        "INSERT INTO code_front_grants (code_hash, grant_id)
+         SELECT c.code_hash, g.id FROM auth_codes c JOIN grants g ON g.client_id = c.client_id
+         WHERE c.code_hash = ?1 AND g.id = ?2
+         RETURNING code_hash",
+        params![code_hash, grant_id],
+    )?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 enum Attach {

@@ -421,6 +421,12 @@ impl wit::ciba_requests::Guest for Store {
     }
 }
 
+impl wit::code_companions::Guest for Store {
+    fn link_grant(code_hash: String, grant_id: String) -> Result<(), StoreError> {
+        with_db(|db| codes::link_grant(db, &code_hash, &grant_id))
+    }
+}
+
 impl wit::dpop::Guest for Store {
     fn record_access_token(t: AccessToken, jkt: Option<String>) -> Result<(), StoreError> {
         with_db(|db| dpop::record_access_token(db, &t, jkt.as_deref()))

@@ -2,25 +2,48 @@
 //!
 //! 1. Clients registered with `dpop_bound_access_tokens` must send one
 //!    (§5.2).
-//! 2. The stateless checks of `authrim_oauth::dpop::verify` with `htm`
-//!    POST and `htu` the token endpoint.
-//! 3. When the `dpop_require_nonce` variable is on, the proof's `nonce`
-//!    must be one op-store issued (§8); otherwise `use_dpop_nonce` with a
-//!    fresh nonce in `DPoP-Nonce` (answered by the endpoint).
-//! 4. Its `jti` is recorded in `one-time` (namespace `dpop-jti`): of
-//!    any number of requests carrying one proof, at most one gets past here.
+//! 2. `authrim_oauth::dpop::check_proof` (shared with op-auth's PAR
+//!    endpoint) with `htm` POST and `htu` the token endpoint: the stateless
+//!    checks; when the `dpop_require_nonce` variable is on, a `nonce` that
+//!    op-store issued (§8; otherwise `use_dpop_nonce` with a fresh nonce in
+//!    `DPoP-Nonce`, answered by the endpoint); the single use of its `jti`
+//!    (`one-time`, namespace `dpop-jti`).
 //!
 //! The grants then bind what they issue to [`Proof::jkt`].
 
-use authrim_oauth::dpop::{self, Expected, Proof};
+use authrim_oauth::dpop::{self, Expected, Proof, ProofState};
 use authrim_protocol::{ErrorCode, OAuthError};
 
 use crate::client::Client;
 use crate::env::Env;
 use crate::store::{fault, Store};
 
-/// The `one-time` namespace of proof `jti`s (shared with op-userinfo).
-pub const JTI_NAMESPACE: &str = "dpop-jti";
+/// The `one-time` namespace of proof `jti`s (shared with op-userinfo and
+/// op-auth's PAR endpoint).
+pub use authrim_oauth::dpop::JTI_NAMESPACE;
+
+/// op-store's nonces and one-time marks, for `dpop::check_proof`.
+struct State<'a, S>(&'a S);
+
+impl<S: Store> ProofState for State<'_, S> {
+    fn check_nonce(&self, nonce: &str, now: i64) -> Result<bool, OAuthError> {
+        self.0
+            .check_dpop_nonce(nonce, now)
+            .map_err(fault("dpop.check-nonce"))
+    }
+
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, OAuthError> {
+        self.0
+            .mark_used(namespace, key, expires_at, now)
+            .map_err(fault("one-time.mark-used"))
+    }
+}
 
 pub fn check<S: Store>(
     header: Option<&str>,
@@ -37,41 +60,13 @@ pub fn check<S: Store>(
         return Ok(None);
     };
     let uri = env.token_endpoint();
-    let proof = dpop::verify(
-        header,
-        &Expected {
-            method: "POST",
-            uri: &uri,
-            access_token: None,
-            now: env.now,
-        },
-    )?;
-    if env.dpop_require_nonce {
-        let valid = match &proof.nonce {
-            Some(n) => store
-                .check_dpop_nonce(n, env.now)
-                .map_err(fault("dpop.check-nonce"))?,
-            None => false,
-        };
-        if !valid {
-            return Err(OAuthError::with_description(
-                ErrorCode::UseDpopNonce,
-                "the DPoP proof must carry the nonce of the DPoP-Nonce header",
-            ));
-        }
-    }
-    let first = store
-        .mark_used(
-            JTI_NAMESPACE,
-            &proof.replay_key(),
-            proof.replay_expires_at(),
-            env.now,
-        )
-        .map_err(fault("one-time.mark-used"))?;
-    if !first {
-        return Err(dpop::invalid_proof("the DPoP proof was already used"));
-    }
-    Ok(Some(proof))
+    let expected = Expected {
+        method: "POST",
+        uri: &uri,
+        access_token: None,
+        now: env.now,
+    };
+    dpop::check_proof(header, &expected, env.dpop_require_nonce, &State(store)).map(Some)
 }
 
 /// The key a bound code or refresh token requires, against the proof

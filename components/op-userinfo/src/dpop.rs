@@ -5,19 +5,20 @@
 //!    and `htu` of this request and `ath` of the token.
 //! 2. The token must be bound to the proof's key (`cnf.jkt` recorded by
 //!    op-store when it was issued).
-//! 3. The server nonce when `dpop_require_nonce` is on (§9).
-//! 4. The proof's `jti` is recorded once (namespace shared with op-token).
+//! 3. `authrim_oauth::dpop::use_proof` (shared with op-token and op-auth):
+//!    the server nonce when `dpop_require_nonce` is on (§9), and the
+//!    proof's `jti` recorded once.
 //!
 //! Every error carries a `DPoP` challenge (401).
 
-use authrim_oauth::dpop::{self, Expected};
+use authrim_oauth::dpop::{self, Expected, ProofState};
 use authrim_protocol::error::Challenge;
 use authrim_protocol::{ErrorCode, OAuthError};
 
 use crate::store::{fault, Store};
 
 /// The `one-time` namespace of proof `jti`s (the same as op-token's).
-pub const JTI_NAMESPACE: &str = "dpop-jti";
+pub use authrim_oauth::dpop::JTI_NAMESPACE;
 
 /// What a resource request runs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,33 +65,36 @@ pub fn check<S: Store>(
             "the access token is not bound to the key of the DPoP proof",
         ));
     }
-    if env.dpop_require_nonce {
-        let valid = match &proof.nonce {
-            Some(n) => store
-                .check_dpop_nonce(n, env.now)
-                .map_err(fault("dpop.check-nonce"))?,
-            None => false,
-        };
-        if !valid {
-            return Err(dpop_error(
-                ErrorCode::UseDpopNonce,
-                "the DPoP proof must carry the nonce of the DPoP-Nonce header",
-            ));
+    // Store failures stay plain server errors; the client's get the
+    // DPoP challenge.
+    dpop::use_proof(&proof, env.now, env.dpop_require_nonce, &State(store)).map_err(|e| {
+        if e.code == ErrorCode::ServerError {
+            e
+        } else {
+            e.challenge(Challenge::Dpop)
         }
+    })
+}
+
+/// op-store's nonces and one-time marks, for `dpop::use_proof`.
+struct State<'a, S>(&'a S);
+
+impl<S: Store> ProofState for State<'_, S> {
+    fn check_nonce(&self, nonce: &str, now: i64) -> Result<bool, OAuthError> {
+        self.0
+            .check_dpop_nonce(nonce, now)
+            .map_err(fault("dpop.check-nonce"))
     }
-    let first = store
-        .mark_used(
-            JTI_NAMESPACE,
-            &proof.replay_key(),
-            proof.replay_expires_at(),
-            env.now,
-        )
-        .map_err(fault("one-time.mark-used"))?;
-    if !first {
-        return Err(dpop_error(
-            ErrorCode::InvalidDpopProof,
-            "the DPoP proof was already used",
-        ));
+
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, OAuthError> {
+        self.0
+            .mark_used(namespace, key, expires_at, now)
+            .map_err(fault("one-time.mark-used"))
     }
-    Ok(())
 }

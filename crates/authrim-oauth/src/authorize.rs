@@ -482,6 +482,7 @@ impl<'a> Cx<'a> {
         JarmTarget {
             client_id: self.client.client_id.as_str().to_string(),
             alg: self.client.metadata.authorization_signed_response_alg(),
+            encryption: self.client.metadata.authorization_encryption(),
         }
     }
 
@@ -579,7 +580,8 @@ fn check_response_mode(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
 
 /// Tokens are never sent in the query (`ResponseMode::allowed_for`).
 fn check_response_mode_fits(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
-    if !cx.response_mode.allowed_for(cx.response_type) {
+    let encrypted = cx.client.metadata.authorization_encryption().is_some();
+    if !cx.response_mode.allowed_for(cx.response_type, encrypted) {
         return Err(OAuthError::invalid_request(
             "response_mode query is not allowed for a response type that returns tokens",
         ));
@@ -813,6 +815,7 @@ mod tests {
         Jarm {
             now: 0,
             sign: &refuse_to_sign,
+            keys: &|_: &str| Err(OAuthError::server_error()),
         }
     }
 

@@ -26,6 +26,9 @@ use crate::form::Params;
 /// that no answer tells whether a client exists or how it is configured.
 pub const FAILED: &str = "client authentication failed";
 
+/// The largest client JWK Set document fetched from a `jwks_uri`.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+
 /// A client as op-store keeps it.
 pub struct StoredClient {
     pub metadata_json: String,
@@ -158,22 +161,45 @@ pub async fn client_keys<L: ClientLookup>(
     client_id: &ClientId,
     lookup: &L,
 ) -> Result<Jwks, String> {
-    if let Some(jwks) = metadata.jwks().map_err(|e| e.to_string())? {
-        return Ok(jwks);
+    match registered_keys(metadata, client_id)? {
+        RegisteredKeys::Set(jwks) => Ok(jwks),
+        RegisteredKeys::Uri(uri) => keys_at(uri, lookup).await,
     }
-    let Some(uri) = metadata.jwks_uri.as_deref() else {
-        return Err(format!(
+}
+
+/// Where a client's keys are: [`client_keys`]' first step, for callers
+/// that fetch without `async` (op-auth).
+pub enum RegisteredKeys<'a> {
+    /// Its `jwks`, by value.
+    Set(Jwks),
+    /// Its `jwks_uri`, to fetch.
+    Uri(&'a str),
+}
+
+pub fn registered_keys<'a>(
+    metadata: &'a ClientMetadata,
+    client_id: &ClientId,
+) -> Result<RegisteredKeys<'a>, String> {
+    if let Some(jwks) = metadata.jwks().map_err(|e| e.to_string())? {
+        return Ok(RegisteredKeys::Set(jwks));
+    }
+    match metadata.jwks_uri.as_deref() {
+        Some(uri) => Ok(RegisteredKeys::Uri(uri)),
+        None => Err(format!(
             "client {client_id} registered neither jwks nor jwks_uri"
-        ));
-    };
-    keys_at(uri, lookup).await
+        )),
+    }
 }
 
 /// The JWK Set at `uri`, fetched now: a client's `jwks_uri` or a trusted
 /// assertion issuer's (RFC 7523 grant). The error is for the log.
 pub async fn keys_at<L: ClientLookup>(uri: &str, lookup: &L) -> Result<Jwks, String> {
-    let body = lookup.fetch_jwks(uri).await?;
-    Jwks::parse(&body).map_err(|e| format!("jwks_uri {uri}: {e}"))
+    parse_fetched_keys(uri, &lookup.fetch_jwks(uri).await?)
+}
+
+/// The JWK Set fetched from `uri`.
+pub fn parse_fetched_keys(uri: &str, body: &str) -> Result<Jwks, String> {
+    Jwks::parse(body).map_err(|e| format!("jwks_uri {uri}: {e}"))
 }
 
 /// Splits an `https` URL into its authority and its path with query (the

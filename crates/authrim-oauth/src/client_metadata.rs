@@ -404,6 +404,13 @@ pub struct ClientMetadata {
     /// RS256. RS256 or ES256 (the OP's keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_signed_response_alg: Option<JwsAlg>,
+    /// JARM §3: authorization responses signed, then encrypted to the
+    /// client's key with this `alg` and `enc` (nested JWT).
+    #[serde(skip_serializing_if = "Option::is_none", with = "key_alg_serde")]
+    pub authorization_encrypted_response_alg: Option<KeyAlg>,
+    /// Defaults to `A128CBC-HS256` when the `alg` is given (JARM §3).
+    #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
+    pub authorization_encrypted_response_enc: Option<ContentEnc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -462,6 +469,8 @@ impl Default for ClientMetadata {
             userinfo_encrypted_response_alg: None,
             userinfo_encrypted_response_enc: None,
             authorization_signed_response_alg: None,
+            authorization_encrypted_response_alg: None,
+            authorization_encrypted_response_enc: None,
             token_endpoint_auth_signing_alg: None,
             post_logout_redirect_uris: Vec::new(),
             require_pushed_authorization_requests: false,
@@ -540,6 +549,10 @@ impl ClientMetadata {
                 metadata.userinfo_encrypted_response_alg,
                 &mut metadata.userinfo_encrypted_response_enc,
             ),
+            (
+                metadata.authorization_encrypted_response_alg,
+                &mut metadata.authorization_encrypted_response_enc,
+            ),
         ] {
             if alg.is_some() && enc.is_none() {
                 *enc = Some(ContentEnc::A128CbcHs256);
@@ -586,10 +599,11 @@ impl ClientMetadata {
             "authorization_signed_response_alg" => {
                 self.authorization_signed_response_alg = Some(JwsAlg::from_value(v)?)
             }
-            // JARM encryption is not offered: a client that needs it is
-            // refused rather than sent a readable response.
-            "authorization_encrypted_response_alg" | "authorization_encrypted_response_enc" => {
-                return Err("encrypted authorization responses are not supported".into())
+            "authorization_encrypted_response_alg" => {
+                self.authorization_encrypted_response_alg = Some(key_alg(v)?)
+            }
+            "authorization_encrypted_response_enc" => {
+                self.authorization_encrypted_response_enc = Some(content_enc(v)?)
             }
             "token_endpoint_auth_signing_alg" => {
                 self.token_endpoint_auth_signing_alg = Some(JwsAlg::from_value(v)?)
@@ -884,16 +898,6 @@ impl ClientMetadata {
     /// needs keys: `jwks` holding a key for it (RFC 7517 `use` `enc` or
     /// none, its `alg` if any), or a `jwks_uri` (checked when used).
     fn validate_encryption(&self) -> Result<(), OAuthError> {
-        // The authorization endpoint (hybrid, implicit) does not encrypt
-        // its ID Tokens yet: such a client is refused rather than sent
-        // readable ones.
-        if self.id_token_encrypted_response_alg.is_some()
-            && self.response_types.iter().any(|rt| rt.has_id_token())
-        {
-            return Err(invalid_metadata(
-                "id_token_encrypted_response_alg is supported for ID Tokens from the token endpoint only; register response_types without id_token",
-            ));
-        }
         let jwks = self.jwks()?;
         for (prefix, alg, enc) in [
             (
@@ -905,6 +909,11 @@ impl ClientMetadata {
                 "userinfo",
                 self.userinfo_encrypted_response_alg,
                 self.userinfo_encrypted_response_enc,
+            ),
+            (
+                "authorization",
+                self.authorization_encrypted_response_alg,
+                self.authorization_encrypted_response_enc,
             ),
         ] {
             let Some(alg) = alg else {
@@ -939,6 +948,16 @@ impl ClientMetadata {
         Some((
             alg,
             self.id_token_encrypted_response_enc
+                .unwrap_or(ContentEnc::A128CbcHs256),
+        ))
+    }
+
+    /// The `alg` and `enc` JARM responses are encrypted with, if any.
+    pub fn authorization_encryption(&self) -> Option<(KeyAlg, ContentEnc)> {
+        let alg = self.authorization_encrypted_response_alg?;
+        Some((
+            alg,
+            self.authorization_encrypted_response_enc
                 .unwrap_or(ContentEnc::A128CbcHs256),
         ))
     }
@@ -1497,8 +1516,8 @@ mod tests {
         );
         for refused in [
             r#"{"authorization_signed_response_alg":"none"}"#,
-            r#"{"authorization_encrypted_response_alg":"RSA-OAEP-256"}"#,
-            r#"{"authorization_encrypted_response_enc":"A128GCM"}"#,
+            r#"{"authorization_encrypted_response_alg":"RSA1_5"}"#,
+            r#"{"authorization_encrypted_response_enc":"A192GCM"}"#,
         ] {
             let e = ClientMetadata::from_json(refused).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{refused}");
@@ -1765,32 +1784,49 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_id_tokens_refused_with_front_channel_id_tokens() {
+    fn encrypted_front_channel_responses() {
+        // ID Tokens from /authorize and JARM responses are encrypted like
+        // the token endpoint's: the same key rules, the same enc default.
         let m = serde_json::json!({
             "redirect_uris": ["https://rp.example.com/cb"],
             "grant_types": ["authorization_code", "implicit"],
             "response_types": ["code id_token"],
             "id_token_encrypted_response_alg": "RSA-OAEP-256",
+            "authorization_encrypted_response_alg": "ECDH-ES+A128KW",
             "jwks_uri": "https://rp.example.com/jwks",
         });
-        let err = ClientMetadata::from_json(&m.to_string())
-            .unwrap()
-            .validate()
-            .unwrap_err();
-        assert!(
-            err.description
-                .as_deref()
-                .unwrap_or("")
-                .contains("token endpoint only"),
-            "{err:?}"
+        let parsed = ClientMetadata::from_json(&m.to_string()).unwrap();
+        parsed.validate().unwrap();
+        assert_eq!(
+            parsed.authorization_encryption(),
+            Some((KeyAlg::EcdhEsA128Kw, ContentEnc::A128CbcHs256))
         );
-        let mut ok = m.clone();
-        ok["response_types"] = serde_json::json!(["code"]);
-        ok["grant_types"] = serde_json::json!(["authorization_code"]);
-        ClientMetadata::from_json(&ok.to_string())
-            .unwrap()
-            .validate()
-            .unwrap();
+        let json = serde_json::to_value(&parsed).unwrap();
+        assert_eq!(
+            json["authorization_encrypted_response_enc"],
+            "A128CBC-HS256"
+        );
+        assert_eq!(ClientMetadata::default().authorization_encryption(), None);
+        let refused = [
+            (
+                serde_json::json!({"redirect_uris": ["https://rp.example.com/cb"],
+                    "authorization_encrypted_response_enc": "A256GCM"}),
+                "authorization_encrypted_response_enc needs authorization_encrypted_response_alg",
+            ),
+            (
+                serde_json::json!({"redirect_uris": ["https://rp.example.com/cb"],
+                    "authorization_encrypted_response_alg": "RSA-OAEP"}),
+                "authorization_encrypted_response_alg needs jwks or jwks_uri",
+            ),
+        ];
+        for (m, why) in refused {
+            let err = ClientMetadata::from_json(&m.to_string())
+                .unwrap()
+                .validate()
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidClientMetadata, "{m}");
+            assert_eq!(err.description.as_deref(), Some(why), "{m}");
+        }
     }
 
     #[test]

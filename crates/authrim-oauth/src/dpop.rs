@@ -73,6 +73,72 @@ impl Proof {
     }
 }
 
+/// The `one-time` namespace of proof `jti`s, shared by every endpoint that
+/// takes proofs: a proof used at one is used at all.
+pub const JTI_NAMESPACE: &str = "dpop-jti";
+
+/// What the stateful checks of a proof need from op-store; failures are
+/// already logged `server_error`s.
+pub trait ProofState {
+    /// `dpop.check-nonce`.
+    fn check_nonce(&self, nonce: &str, now: i64) -> Result<bool, OAuthError>;
+    /// `one-time.mark-used`: true for the first use.
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, OAuthError>;
+}
+
+/// A proof sent to the authorization server (`/token`, `/as/par`): the
+/// stateless checks of [`verify`], then [`use_proof`].
+pub fn check_proof(
+    header: &str,
+    expected: &Expected<'_>,
+    require_nonce: bool,
+    state: &impl ProofState,
+) -> Result<Proof, OAuthError> {
+    let proof = verify(header, expected)?;
+    use_proof(&proof, expected.now, require_nonce, state)?;
+    Ok(proof)
+}
+
+/// The stateful checks of a verified proof, for every endpoint that takes
+/// proofs: when `require_nonce`, a nonce op-store issued (§8, §9; otherwise
+/// `use_dpop_nonce`, which the endpoint answers with a fresh `DPoP-Nonce`),
+/// then the single use of its `jti` (§11.1): of any number of requests
+/// carrying one proof, at most one gets past here.
+pub fn use_proof(
+    proof: &Proof,
+    now: i64,
+    require_nonce: bool,
+    state: &impl ProofState,
+) -> Result<(), OAuthError> {
+    if require_nonce {
+        let valid = match &proof.nonce {
+            Some(n) => state.check_nonce(n, now)?,
+            None => false,
+        };
+        if !valid {
+            return Err(OAuthError::with_description(
+                ErrorCode::UseDpopNonce,
+                "the DPoP proof must carry the nonce of the DPoP-Nonce header",
+            ));
+        }
+    }
+    if !state.mark_used(
+        JTI_NAMESPACE,
+        &proof.replay_key(),
+        proof.replay_expires_at(),
+        now,
+    )? {
+        return Err(invalid_proof("the DPoP proof was already used"));
+    }
+    Ok(())
+}
+
 /// `ath` (RFC 9449 §4.2): base64url of the SHA-256 of the access token.
 pub fn ath(access_token: &str) -> String {
     b64::encode(Sha256::digest(access_token.as_bytes()))
@@ -325,6 +391,57 @@ pub(crate) mod tests {
             assert_eq!(p.nonce, None);
             assert_eq!(p.replay_expires_at(), NOW + MAX_AGE + 1);
         }
+    }
+
+    /// One-time marks and a single valid nonce, as op-store keeps them.
+    #[derive(Default)]
+    struct Marks(std::cell::RefCell<Vec<(String, String)>>);
+
+    impl ProofState for Marks {
+        fn check_nonce(&self, nonce: &str, _now: i64) -> Result<bool, OAuthError> {
+            Ok(nonce == "good-nonce")
+        }
+        fn mark_used(&self, ns: &str, key: &str, _: i64, _: i64) -> Result<bool, OAuthError> {
+            let mut m = self.0.borrow_mut();
+            let entry = (ns.to_string(), key.to_string());
+            if m.contains(&entry) {
+                return Ok(false);
+            }
+            m.push(entry);
+            Ok(true)
+        }
+    }
+
+    #[test]
+    fn check_proof_adds_nonce_and_single_use() {
+        let key = es();
+        let marks = Marks::default();
+        let proof = sign(&key, json!({}), claims());
+        let p = check_proof(&proof, &expected(), false, &marks).unwrap();
+        assert_eq!(
+            *marks.0.borrow(),
+            vec![(JTI_NAMESPACE.to_string(), p.replay_key())]
+        );
+        let e = check_proof(&proof, &expected(), false, &marks).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidDpopProof);
+        // With nonces required: none or a wrong one is use_dpop_nonce and
+        // uses nothing up; the right one passes once.
+        for nonce in [Value::Null, json!("bad")] {
+            let proof = sign(&key, json!({}), with(json!({"jti": "j-2", "nonce": nonce})));
+            let e = check_proof(&proof, &expected(), true, &marks).unwrap_err();
+            assert_eq!(e.code, ErrorCode::UseDpopNonce);
+        }
+        assert_eq!(marks.0.borrow().len(), 1);
+        let proof = sign(
+            &key,
+            json!({}),
+            with(json!({"jti": "j-2", "nonce": "good-nonce"})),
+        );
+        check_proof(&proof, &expected(), true, &marks).unwrap();
+        // A proof failing the stateless checks is refused before any state.
+        let bad = sign(&key, json!({}), with(json!({"jti": "j-3", "htm": "GET"})));
+        assert!(check_proof(&bad, &expected(), false, &marks).is_err());
+        assert_eq!(marks.0.borrow().len(), 2);
     }
 
     #[test]

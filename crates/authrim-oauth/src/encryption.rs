@@ -11,7 +11,8 @@
 //!
 //! [`seal_id_token`] is the one function every place that issues ID Tokens
 //! calls (the token endpoint, and the front channel of hybrid and implicit
-//! flows).
+//! flows); [`seal_authorization_response`] encrypts JARM responses
+//! (`authorization_encrypted_response_alg`/`enc`, JARM §2.2) the same way.
 
 use authrim_jose::jwe::encrypt_compact;
 pub use authrim_jose::jwe::{ContentEnc, KeyAlg};
@@ -64,6 +65,26 @@ pub fn seal_userinfo(
         payload,
         "userinfo_encrypted_response_alg",
     ))
+}
+
+/// A JARM response JWT for a client that registered
+/// `authorization_encrypted_response_alg` (JARM §2.2): the signed JWT
+/// encrypted to the client's key as a nested JWT. `keys` is the client's
+/// JWK Set.
+pub fn seal_authorization_response(
+    encryption: (KeyAlg, ContentEnc),
+    keys: &Jwks,
+    signed_jwt: &str,
+) -> Result<String, OAuthError> {
+    let (alg, enc) = encryption;
+    encrypt_to(
+        Some(keys),
+        alg,
+        enc,
+        Some(NESTED_JWT_CTY),
+        signed_jwt.as_bytes(),
+        "authorization_encrypted_response_alg",
+    )
 }
 
 /// Whether serving this client needs its JWK Set (to encrypt its ID
@@ -146,6 +167,20 @@ mod tests {
         assert_eq!(header["enc"], "A128CBC-HS256");
         assert_eq!(header["cty"], "JWT");
         assert_eq!(header["kid"], "enc-1");
+        let jarm = seal_authorization_response(
+            (KeyAlg::RsaOaep, ContentEnc::A256Gcm),
+            &rsa_enc_set(),
+            "a.b.c",
+        )
+        .unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &authrim_jose::b64::decode(jarm.split('.').next().unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (&header["alg"], &header["enc"], &header["cty"]),
+            (&"RSA-OAEP".into(), &"A256GCM".into(), &"JWT".into())
+        );
     }
 
     #[test]
@@ -159,6 +194,16 @@ mod tests {
                 Some("the client's JWK Set holds no key for id_token_encrypted_response_alg ECDH-ES (an EC key with use enc or no use)")
             );
         }
+        let e = seal_authorization_response(
+            (KeyAlg::EcdhEsA128Kw, ContentEnc::A128Gcm),
+            &rsa_enc_set(),
+            "a.b.c",
+        )
+        .unwrap_err();
+        assert!(e
+            .description
+            .unwrap()
+            .contains("authorization_encrypted_response_alg ECDH-ES+A128KW"));
         let m = metadata(r#"{"userinfo_encrypted_response_alg":"RSA-OAEP"}"#);
         let jwe = seal_userinfo(&m, Some(&rsa_enc_set()), b"{}", false)
             .unwrap()

@@ -4,7 +4,9 @@
 //! their JWT-secured forms `query.jwt`, `fragment.jwt`, `form_post.jwt`
 //! and `jwt` (JARM §2.3): every response parameter, errors included, goes
 //! into one JWT signed by the OP with `iss`, `aud` (the client) and `exp`,
-//! delivered as the single parameter `response`.
+//! delivered as the single parameter `response`. A client that registered
+//! `authorization_encrypted_response_alg` receives that JWT encrypted to
+//! its key as a nested JWT (JARM §2.2).
 //!
 //! Every response carries `iss` (RFC 9207 §2). Success carries `code` and
 //! `state`; errors carry `error`, `error_description` (the public one, see
@@ -15,7 +17,8 @@
 //! `application/x-www-form-urlencoded` and `decodeURIComponent` decode.
 
 use crate::client_metadata::ResponseType;
-use authrim_jose::Alg;
+use crate::encryption::{seal_authorization_response, ContentEnc, KeyAlg};
+use authrim_jose::{Alg, Jwks};
 use authrim_protocol::{HttpResponse, Issuer, OAuthError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -57,17 +60,34 @@ impl<F: Fn(Alg, &str) -> Result<String, OAuthError>> SignJwt for F {
     }
 }
 
-/// Signs JARM responses: the signer and the time.
+/// The JWK Set of a client, to encrypt its JARM responses to (its `jwks`
+/// or the document at its `jwks_uri`). An error is the client's
+/// (`encryption::no_key`) or the server's.
+pub trait ClientKeys {
+    fn client_keys(&self, client_id: &str) -> Result<Jwks, OAuthError>;
+}
+
+impl<F: Fn(&str) -> Result<Jwks, OAuthError>> ClientKeys for F {
+    fn client_keys(&self, client_id: &str) -> Result<Jwks, OAuthError> {
+        self(client_id)
+    }
+}
+
+/// Signs (and encrypts) JARM responses: the signer, the source of client
+/// keys and the time.
 pub struct Jarm<'a> {
     pub now: i64,
     pub sign: &'a dyn SignJwt,
+    pub keys: &'a dyn ClientKeys,
 }
 
-/// Who a JARM response is for and how it is signed.
+/// Who a JARM response is for and how it is signed and encrypted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JarmTarget {
     pub client_id: String,
     pub alg: Alg,
+    /// `authorization_encrypted_response_alg`/`enc`, if registered.
+    pub encryption: Option<(KeyAlg, ContentEnc)>,
 }
 
 impl ResponseMode {
@@ -164,10 +184,14 @@ impl ResponseMode {
     /// authorization endpoint (Multiple Response Type Encoding Practices
     /// §2.1: "the query encoding MUST NOT be used" for them; OIDC Core
     /// §3.2.2.5, §3.3.2.5), so tokens never land in logs and Referer headers.
-    /// The same holds for `query.jwt`: JARM §2.3.1 allows it with such
-    /// types only when the JWT is encrypted, which Authrim does not do.
-    pub fn allowed_for(self, response_type: ResponseType) -> bool {
-        !(self.encoding() == ResponseMode::Query && response_type.is_implicit())
+    /// The same holds for `query.jwt` unless the response JWT is
+    /// `encrypted` (JARM §2.3.1).
+    pub fn allowed_for(self, response_type: ResponseType, encrypted: bool) -> bool {
+        match self {
+            ResponseMode::Query => !response_type.is_implicit(),
+            ResponseMode::QueryJwt => encrypted || !response_type.is_implicit(),
+            _ => true,
+        }
     }
 }
 
@@ -271,9 +295,11 @@ pub fn jarm_claims(issuer: &Issuer, client_id: &str, params: &[(&str, &str)], no
 }
 
 /// `params` plus `iss` (RFC 9207) in a plain mode, or signed into one
-/// `response` JWT (whose `iss` claim serves RFC 9207) in a JARM mode. A
-/// JARM mode without a signer, or a failed signature, is a server error
-/// shown directly: nothing unsigned reaches a client that asked for JARM.
+/// `response` JWT (whose `iss` claim serves RFC 9207) in a JARM mode, then
+/// encrypted if the client registered so. A JARM mode without a signer, a
+/// failed signature or a failed encryption (no key) is an error shown
+/// directly: nothing unsigned, or readable against the client's
+/// registration, reaches it.
 fn deliver(
     redirect_uri: &str,
     mode: ResponseMode,
@@ -290,7 +316,14 @@ fn deliver(
         return OAuthError::server_error().to_response();
     };
     let claims = jarm_claims(issuer, &target.client_id, params, jarm.now);
-    match jarm.sign.sign_jwt(target.alg, &claims) {
+    let sealed = jarm.sign.sign_jwt(target.alg, &claims).and_then(|jwt| {
+        let Some(encryption) = target.encryption else {
+            return Ok(jwt);
+        };
+        let keys = jarm.keys.client_keys(&target.client_id)?;
+        seal_authorization_response(encryption, &keys, &jwt)
+    });
+    match sealed {
         Ok(jwt) => authorization_response(redirect_uri, mode.encoding(), &[("response", &jwt)]),
         Err(e) => e.to_response(),
     }
@@ -472,9 +505,9 @@ mod tests {
             ("id_token token", false),
         ] {
             let rt = ResponseType::parse(rt).unwrap();
-            assert_eq!(ResponseMode::Query.allowed_for(rt), query_ok, "{rt}");
-            assert!(ResponseMode::Fragment.allowed_for(rt), "{rt}");
-            assert!(ResponseMode::FormPost.allowed_for(rt), "{rt}");
+            assert_eq!(ResponseMode::Query.allowed_for(rt, false), query_ok, "{rt}");
+            assert!(ResponseMode::Fragment.allowed_for(rt, false), "{rt}");
+            assert!(ResponseMode::FormPost.allowed_for(rt, false), "{rt}");
         }
     }
 
@@ -493,8 +526,9 @@ mod tests {
             );
         }
         let hybrid = ResponseType::parse("code id_token").unwrap();
-        assert!(!QueryJwt.allowed_for(hybrid) && FragmentJwt.allowed_for(hybrid));
-        assert!(QueryJwt.allowed_for(ResponseType::CODE));
+        assert!(!QueryJwt.allowed_for(hybrid, false) && FragmentJwt.allowed_for(hybrid, false));
+        assert!(QueryJwt.allowed_for(hybrid, true) && !Query.allowed_for(hybrid, true));
+        assert!(QueryJwt.allowed_for(ResponseType::CODE, false));
         assert_eq!(QueryJwt.for_errors("code token"), FragmentJwt);
         assert_eq!(Query.for_errors("id_token"), Fragment);
         assert_eq!(QueryJwt.for_errors("code"), QueryJwt);
@@ -509,9 +543,76 @@ mod tests {
         ))
     }
 
+    fn no_keys(_: &str) -> Result<Jwks, OAuthError> {
+        Err(OAuthError::invalid_request("no keys"))
+    }
+
     fn signed_claims(jwt: &str) -> Value {
         let part = jwt.split('.').nth(1).unwrap();
         serde_json::from_slice(&authrim_jose::b64::decode(part).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn encrypted_jarm_is_the_signed_jwt_nested_in_a_jwe() {
+        let target = JarmTarget {
+            client_id: "s6BhdRkqt3".into(),
+            alg: Alg::RS256,
+            encryption: Some((KeyAlg::RsaOaep256, ContentEnc::A128Gcm)),
+        };
+        let rsa_set = |client_id: &str| -> Result<Jwks, OAuthError> {
+            assert_eq!(client_id, "s6BhdRkqt3");
+            Ok(Jwks {
+                keys: vec![authrim_jose::Jwk {
+                    key: authrim_jose::test_keys::rsa().public_key(),
+                    kid: Some("rp-enc".into()),
+                    alg: None,
+                    use_: Some("enc".into()),
+                }],
+            })
+        };
+        let jarm = Jarm {
+            now: 1000,
+            sign: &fake_sign,
+            keys: &rsa_set,
+        };
+        let r = success_response(
+            "https://rp.example/cb",
+            ResponseMode::QueryJwt,
+            &iss(),
+            &Issued::code("c1"),
+            Some("s1"),
+            Some((&target, &jarm)),
+        );
+        let loc = location(&r);
+        let jwe = loc.strip_prefix("https://rp.example/cb?response=").unwrap();
+        let parts: Vec<&str> = jwe.split('.').collect();
+        assert_eq!(parts.len(), 5, "{jwe}");
+        let header: Value =
+            serde_json::from_slice(&authrim_jose::b64::decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "RSA-OAEP-256", "enc": "A128GCM", "cty": "JWT", "kid": "rp-enc"})
+        );
+        assert!(!loc.contains("c1") && !loc.contains("RS256."));
+        // No key: the error is shown directly, nothing readable is sent.
+        let jarm = Jarm {
+            now: 1000,
+            sign: &fake_sign,
+            keys: &no_keys,
+        };
+        for mode in [ResponseMode::QueryJwt, ResponseMode::FormPostJwt] {
+            let r = success_response(
+                "https://rp.example/cb",
+                mode,
+                &iss(),
+                &Issued::code("c1"),
+                Some("s1"),
+                Some((&target, &jarm)),
+            );
+            assert_eq!(r.status, 400);
+            assert!(r.header_value("location").is_none());
+            assert!(!String::from_utf8(r.body).unwrap().contains("c1"));
+        }
     }
 
     #[test]
@@ -519,10 +620,12 @@ mod tests {
         let target = JarmTarget {
             client_id: "s6BhdRkqt3".into(),
             alg: Alg::ES256,
+            encryption: None,
         };
         let jarm = Jarm {
             now: 1000,
             sign: &fake_sign,
+            keys: &no_keys,
         };
         let r = success_response(
             "https://rp.example/cb",
@@ -588,6 +691,7 @@ mod tests {
         let jarm = Jarm {
             now: 0,
             sign: &failing,
+            keys: &no_keys,
         };
         let r = error_response(
             "https://rp.example/cb",

@@ -120,6 +120,11 @@ pub struct ProviderMetadata {
     pub response_modes_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_signing_alg_values_supported: Option<Vec<String>>,
+    /// JARM §4: encrypted authorization responses, as ID Tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_encryption_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_encryption_enc_values_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_types_supported: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,6 +186,8 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.response_modes_supported = Some(core.response_modes.clone());
         m.authorization_signing_alg_values_supported =
             Some(core.authorization_signing_algs.clone());
+        m.authorization_encryption_alg_values_supported = Some(core.encryption_algs.clone());
+        m.authorization_encryption_enc_values_supported = Some(core.encryption_encs.clone());
         m.grant_types_supported = Some(core.grant_types.clone());
         m.subject_types_supported = Some(vec!["public".into()]);
         m.id_token_signing_alg_values_supported = Some(caps.signing_algs.clone());

@@ -11,8 +11,15 @@
 //! for [`PAR_TTL`] under the SHA-256 of the `request_uri`; the answer is
 //! `201 {"request_uri", "expires_in"}`.
 //!
-//! `private_key_jwt` works with keys registered by value (`jwks`); this
-//! component makes no outbound requests, so a `jwks_uri` is not fetched.
+//! A `DPoP` proof (RFC 9449 §10.1) is checked as at the token endpoint
+//! (`authrim_oauth::dpop::check_proof`: `htm` POST, `htu` this endpoint,
+//! the `dpop_require_nonce` nonce, single-use `jti`), after client
+//! authentication; its key's thumbprint becomes the request's `dpop_jkt`,
+//! which binds the code. A `dpop_jkt` for another key is refused
+//! (`invalid_dpop_proof`).
+//!
+//! `private_key_jwt` works with keys registered by value (`jwks`); a
+//! `jwks_uri` is not fetched here.
 
 use super::authorize::PAR_NAMESPACE;
 use crate::config::PAR_TTL;
@@ -23,9 +30,10 @@ use authrim_oauth::client_auth::{
     AssertionRules, ClientCredentials, RegisteredClient, SecretMac, UsedAssertion, JTI_NAMESPACE,
 };
 use authrim_oauth::client_metadata::JwsAlg;
+use authrim_oauth::dpop::{self, Expected, ProofState};
 use authrim_oauth::form::{form_urlencode, Params};
 use authrim_protocol::secret::hash_token;
-use authrim_protocol::{HttpResponse, OAuthError};
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde_json::json;
 
 /// Parameters that authenticate the client and are not part of the
@@ -35,7 +43,62 @@ const CREDENTIAL_PARAMS: &[&str] = &["client_secret", "client_assertion", "clien
 pub fn handle(env: &Env, req: &Request) -> HttpResponse {
     match run(env, req) {
         Ok(resp) => resp,
+        // RFC 9449 §8: the error carries the nonce to use.
+        Err(e) if e.code == ErrorCode::UseDpopNonce => match env.store.dpop_nonce(env.now) {
+            Ok(nonce) => e.to_response().header("dpop-nonce", &nonce),
+            Err(e) => e.to_response(),
+        },
         Err(e) => e.to_response(),
+    }
+}
+
+/// op-store's DPoP nonces and one-time marks, for `dpop::check_proof`.
+struct ProofStore<'a>(&'a Env<'a>);
+
+impl ProofState for ProofStore<'_> {
+    fn check_nonce(&self, nonce: &str, now: i64) -> Result<bool, OAuthError> {
+        self.0.store.check_dpop_nonce(nonce, now)
+    }
+
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool, OAuthError> {
+        self.0
+            .store
+            .one_time_mark_used(namespace, key, expires_at, now)
+    }
+}
+
+/// RFC 9449 §10.1: the pushed request with `dpop_jkt` set to the proof's
+/// key; a `dpop_jkt` naming another key is refused.
+fn bind_to_proof(env: &Env, header: &str, pushed: Params) -> Result<Params, OAuthError> {
+    let uri = env.config.issuer.endpoint("/as/par");
+    let expected = Expected {
+        method: "POST",
+        uri: &uri,
+        access_token: None,
+        now: env.now,
+    };
+    let proof = dpop::check_proof(
+        header,
+        &expected,
+        env.config.dpop_require_nonce,
+        &ProofStore(env),
+    )?;
+    match pushed.get("dpop_jkt") {
+        Some(jkt) if jkt == proof.jkt => Ok(pushed),
+        Some(_) => Err(dpop::invalid_proof(
+            "dpop_jkt is not the thumbprint of the DPoP proof's key",
+        )),
+        None => {
+            let mut pairs: Vec<(&str, &str)> = pushed.iter().collect();
+            pairs.push(("dpop_jkt", &proof.jkt));
+            Params::parse(&form_urlencode(pairs))
+        }
     }
 }
 
@@ -103,7 +166,10 @@ fn run(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
         // authenticate() refuses unknown clients; never reached.
         return Err(credentials.error("client authentication failed"));
     };
-    let pushed = request_params(&params, client_id.as_str())?;
+    let mut pushed = request_params(&params, client_id.as_str())?;
+    if let Some(header) = req.dpop {
+        pushed = bind_to_proof(env, header, pushed)?;
+    }
     let client = ClientRef {
         client_id: &client_id,
         metadata,

@@ -69,6 +69,7 @@ impl World {
                 session_ttl: 3600,
                 access_token_ttl: 600,
                 id_token_ttl: 300,
+                dpop_require_nonce: false,
             },
             now: std::cell::Cell::new(NOW),
         }
@@ -957,4 +958,171 @@ fn sign_in_returning_to_the_device_page() {
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.header_value("location").is_none());
     }
+}
+
+/// An RSA JWK Set with one encryption key, as a client publishes it.
+fn rsa_enc_jwks() -> String {
+    let authrim_jose::PublicKey::Rsa { n, e } = authrim_jose::test_keys::rsa().public_key() else {
+        unreachable!()
+    };
+    let b64 = |b: &[u8]| authrim_jose::b64::encode(b);
+    format!(
+        r#"{{"keys":[{{"kty":"RSA","kid":"rp-enc","use":"enc","n":"{}","e":"{}"}}]}}"#,
+        b64(&n),
+        b64(&e)
+    )
+}
+
+fn jwe_header(jwe: &str) -> serde_json::Value {
+    let parts: Vec<&str> = jwe.split('.').collect();
+    assert_eq!(parts.len(), 5, "{jwe}");
+    serde_json::from_slice(&authrim_jose::b64::decode(parts[0]).unwrap()).unwrap()
+}
+
+#[test]
+fn front_channel_id_tokens_and_jarm_are_encrypted_to_the_clients_key() {
+    let w = World::new();
+    let jwks_uri = "https://client.example.org/jwks";
+    w.store.add_client(
+        "enc",
+        None,
+        &format!(
+            r#"{{"redirect_uris":["{CB}"],"grant_types":["authorization_code","implicit"],
+                "response_types":["code id_token","id_token"],"jwks_uri":"{jwks_uri}",
+                "id_token_encrypted_response_alg":"RSA-OAEP-256",
+                "authorization_encrypted_response_alg":"RSA-OAEP","authorization_encrypted_response_enc":"A256GCM"}}"#
+        ),
+    );
+    let authz = |rt: &str, extra: &str| {
+        format!("response_type={rt}&client_id=enc&redirect_uri=https%3A%2F%2Fclient.example.org%2Fcb&scope=openid&state=st1&nonce=n1{extra}")
+    };
+    let mut b = Browser::default();
+    // The jwks_uri answers 404: nothing is issued, the client is told.
+    let r = w.sign_in_and_approve(
+        &mut b,
+        &authz("code+id_token", ""),
+        "alice",
+        "correct horse",
+    );
+    let p = client_params(&r, CB);
+    assert_eq!(p.get("error"), Some("invalid_request"));
+    assert!(p.get("code").is_none() && p.get("id_token").is_none());
+    assert!(w.store.codes.borrow().is_empty());
+    // A JARM error for this client cannot be encrypted either: shown, not sent.
+    let r = w.get(
+        &mut b,
+        &format!("/authorize?{}", authz("id_token", "&response_mode=jwt")),
+    );
+    assert_eq!(r.status, 400, "{}", text(&r));
+    assert!(r.header_value("location").is_none());
+
+    w.store
+        .jwks_documents
+        .borrow_mut()
+        .insert(jwks_uri.into(), rsa_enc_jwks());
+    w.store.jwks_fetches.set(0);
+    let r = w.get(
+        &mut b,
+        &format!("/authorize?{}", authz("code+id_token", "")),
+    );
+    let p = client_params(&r, CB);
+    let h = jwe_header(p.get("id_token").unwrap());
+    assert_eq!(
+        (&h["alg"], &h["enc"], &h["cty"]),
+        (
+            &"RSA-OAEP-256".into(),
+            &"A128CBC-HS256".into(),
+            &"JWT".into()
+        )
+    );
+    assert!(p.get("code").is_some());
+    // Both encrypted, and the keys fetched once; query.jwt is allowed for
+    // an ID Token when the response is encrypted (JARM §2.3.1).
+    w.store.jwks_fetches.set(0);
+    let r = w.get(
+        &mut b,
+        &format!(
+            "/authorize?{}",
+            authz("id_token", "&response_mode=query.jwt")
+        ),
+    );
+    let p = client_params(&r, CB);
+    let h = jwe_header(p.get("response").unwrap());
+    assert_eq!(
+        (&h["alg"], &h["enc"], &h["cty"]),
+        (&"RSA-OAEP".into(), &"A256GCM".into(), &"JWT".into())
+    );
+    assert_eq!(w.store.jwks_fetches.get(), 1);
+    // A JARM error is encrypted too.
+    let r = w.get(
+        &mut b,
+        &format!(
+            "/authorize?{}",
+            authz("id_token", "&response_mode=jwt&prompt=none&max_age=0")
+        ),
+    );
+    let p = client_params(&r, CB);
+    assert_eq!(jwe_header(p.get("response").unwrap())["alg"], "RSA-OAEP");
+}
+
+#[test]
+fn hybrid_access_tokens_are_linked_to_their_code() {
+    let w = World::new();
+    w.store.add_client(
+        "hy",
+        None,
+        &format!(
+            r#"{{"redirect_uris":["{CB}"],"grant_types":["authorization_code","implicit"],
+                "response_types":["code token","id_token token"]}}"#
+        ),
+    );
+    let authz = |rt: &str| {
+        format!("response_type={rt}&client_id=hy&redirect_uri=https%3A%2F%2Fclient.example.org%2Fcb&scope=openid&state=st1&nonce=n1")
+    };
+    let mut b = Browser::default();
+    let r = w.sign_in_and_approve(&mut b, &authz("code+token"), "alice", "correct horse");
+    let p = client_params(&r, CB);
+    let code_hash = hash_token(p.get("code").unwrap());
+    let grant = w.store.access_tokens.borrow()[0].grant_id.clone();
+    assert_eq!(*w.store.code_grants.borrow(), vec![(code_hash, grant)]);
+    // Without a code there is nothing to link.
+    let r = w.get(&mut b, &format!("/authorize?{}", authz("id_token+token")));
+    assert!(client_params(&r, CB).get("access_token").is_some());
+    assert_eq!(w.store.code_grants.borrow().len(), 1);
+}
+
+/// A DPoP proof at PAR is checked only for an authenticated client; a
+/// broken one is `invalid_dpop_proof` and stores no request.
+#[test]
+fn par_checks_a_dpop_proof_after_client_authentication() {
+    let w = World::new();
+    let send = |auth: &str, proof: &str| {
+        w.send(Request {
+            method: "POST",
+            path: "/as/par",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: Some(auth),
+            dpop: Some(proof),
+            body: AUTHZ.as_bytes(),
+            ..Default::default()
+        })
+    };
+    let error = |r: &HttpResponse| {
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = send(&basic("c1", "wrong"), "not-a-proof");
+    assert_eq!((r.status, error(&r).as_str()), (401, "invalid_client"));
+    for proof in ["not-a-proof", "a.b.c", ""] {
+        let r = send(&basic("c1", SECRET), proof);
+        assert_eq!(
+            (r.status, error(&r).as_str()),
+            (400, "invalid_dpop_proof"),
+            "{proof}"
+        );
+    }
+    assert!(w.store.one_time.borrow().is_empty());
+    assert!(w.store.used.borrow().is_empty());
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::codes::{attach_grant, put, redeem};
+use crate::codes::{attach_grant, link_grant, put, redeem};
 use crate::testing::{race, TestDb};
 use crate::{AuthCode, RedeemOutcome, StoreError};
 
@@ -204,4 +204,92 @@ fn concurrent_redemption_has_one_winner() {
         .filter(|o| matches!(o, RedeemOutcome::Replayed(_)))
         .count();
     assert_eq!((won, replayed), (1, 7), "{outcomes:?}");
+}
+
+/// A hybrid response's code and access token (`code token`): the access
+/// token's grant is linked to the code, and a replay of the code revokes
+/// both grants in one transaction.
+#[test]
+fn replay_revokes_the_front_channel_grant_too() {
+    let db = world();
+    put(&db, &code("k1", "c1")).unwrap();
+    grants::create(
+        &db,
+        &grant_record("g-front", "c1", Some("u1"), Some("sid1")),
+        None,
+        0,
+    )
+    .unwrap();
+    access_token(&db, "at-front", "g-front");
+    client(&db, "c2");
+    grants::create(
+        &db,
+        &grant_record("g-other", "c2", Some("u1"), None),
+        None,
+        0,
+    )
+    .unwrap();
+    assert!(matches!(
+        link_grant(&db, "k1", "g-other"),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        link_grant(&db, "nope", "g-front"),
+        Err(StoreError::NotFound)
+    ));
+    link_grant(&db, "k1", "g-front").unwrap();
+    assert!(matches!(
+        link_grant(&db, "k1", "g-front"),
+        Err(StoreError::Conflict(_))
+    ));
+
+    // The first redemption leaves the front-channel token alone.
+    issue(&db, "k1", "g-code");
+    assert!(grants::check_access_token(&db, "at-front", NOW)
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        redeem(&db, "k1", NOW + 5).unwrap(),
+        RedeemOutcome::Replayed("g-code".into())
+    );
+    for (grant, token) in [("g-front", "at-front"), ("g-code", "at")] {
+        assert_eq!(
+            grants::get(&db, grant).unwrap().unwrap().revoked_at,
+            Some(NOW + 5)
+        );
+        assert!(grants::check_access_token(&db, token, NOW + 5)
+            .unwrap()
+            .is_none());
+    }
+}
+
+/// A replay before the token endpoint attached its grant still revokes
+/// the front-channel grant; replays racing each other too.
+#[test]
+fn concurrent_replays_revoke_the_front_channel_grant() {
+    let path = TestDb::shared_file("front-replay");
+    {
+        let db = TestDb::open(&path);
+        populate(&db);
+        put(&db, &code("k1", "c1")).unwrap();
+        grants::create(
+            &db,
+            &grant_record("g-front", "c1", Some("u1"), Some("sid1")),
+            None,
+            0,
+        )
+        .unwrap();
+        access_token(&db, "at-front", "g-front");
+        link_grant(&db, "k1", "g-front").unwrap();
+    }
+    let outcomes = race(&path, 8, |db, _| redeem(db, "k1", NOW).unwrap());
+    let won = outcomes
+        .iter()
+        .filter(|o| matches!(o, RedeemOutcome::Redeemed(_)))
+        .count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    let db = TestDb::open(&path);
+    assert!(grants::check_access_token(&db, "at-front", NOW)
+        .unwrap()
+        .is_none());
 }
