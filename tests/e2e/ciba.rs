@@ -4,7 +4,8 @@
 //! (pending, slow_down, denied, expired, approved once), UserInfo with the
 //! issued token, the negative tables, and many parallel polls of one
 //! approved request yielding exactly one token response; the deployment's
-//! webhook receiving a signed event for each new request.
+//! webhook receiving a signed event for each new request; ping mode's
+//! callback to the client.
 
 use std::sync::{Arc, Barrier};
 
@@ -115,7 +116,7 @@ fn ciba_poll_flow_end_to_end() {
     );
     assert_eq!(
         meta["backchannel_token_delivery_modes_supported"],
-        json!(["poll"])
+        json!(["poll", "ping"])
     );
 
     let r = bc_authorize(
@@ -399,9 +400,14 @@ fn ciba_negative_tables_never_a_5xx() {
     for (name, metadata) in [
         ("no-mode", json!({"grant_types": [CIBA_GRANT]})),
         (
-            "ping",
-            json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "ping",
+            "push",
+            json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "push",
                    "backchannel_client_notification_endpoint": "https://rp.example.test/n"}),
+        ),
+        (
+            "ping-http",
+            json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "ping",
+                   "backchannel_client_notification_endpoint": "http://rp.example.test/n"}),
         ),
         (
             "signed",
@@ -576,4 +582,67 @@ fn new_requests_are_posted_signed_to_the_webhook() {
     );
     // The request works as without a webhook.
     assert_eq!(error_of(&poll(&app, "bank", &id)), "authorization_pending");
+}
+
+#[test]
+fn ping_clients_are_called_back_and_then_fetch_their_tokens() {
+    let (port, received) = receiver();
+    let data = DataDir::new();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = App::start_as_issuer_with_env(
+        &data,
+        &[("SPIN_VARIABLE_CIBA_NOTIFICATION_ORIGIN", &origin)],
+    );
+    add_client(
+        &data,
+        "bank",
+        json!({"client_name": "Example Bank", "grant_types": [CIBA_GRANT],
+               "backchannel_token_delivery_mode": "ping",
+               "backchannel_client_notification_endpoint": format!("{origin}/ciba/cb")}),
+        true,
+    );
+    crate::harness::admin(
+        &data,
+        &["user", "add", "--username", "alice", "--password", PASSWORD],
+    );
+    // §7.1: a ping client must send its notification token.
+    let missing = bc_authorize(&app, "bank", "scope=openid&login_hint=alice");
+    assert_eq!(
+        (missing.status, error_of(&missing).as_str()),
+        (400, "invalid_request")
+    );
+    for decision in ["approve", "deny"] {
+        let id = start(
+            &app,
+            "scope=openid&login_hint=alice&client_notification_token=bearer-8d67dc78-e2e",
+        );
+        let mut b = Browser::new(&app);
+        let list = b.open_signing_in("/bc-approve");
+        assert_eq!(decide(&mut b, &list, 0, decision).status, 200);
+        let got = received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the client is called back");
+        assert!(
+            got.head.starts_with("POST /ciba/cb HTTP/1.1\r\n"),
+            "{}",
+            got.head
+        );
+        assert!(
+            got.head
+                .lines()
+                .any(|l| l == "authorization: Bearer bearer-8d67dc78-e2e"),
+            "{}",
+            got.head
+        );
+        let body: Value = serde_json::from_slice(&got.body).unwrap();
+        assert_eq!(body, json!({ "auth_req_id": id }));
+        // The client fetches the result as in poll mode (§10.2).
+        let r = poll(&app, "bank", &id);
+        if decision == "approve" {
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert!(r.json()["id_token"].is_string());
+        } else {
+            assert_eq!(error_of(&r), "access_denied");
+        }
+    }
 }

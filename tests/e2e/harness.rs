@@ -114,6 +114,11 @@ impl App {
     /// The repo's spin.toml on a chosen port with its issuer set to the
     /// address it serves, as client libraries that follow discovery need.
     pub fn start_as_issuer(data: &DataDir) -> App {
+        App::start_as_issuer_with_env(data, &[])
+    }
+
+    /// [`App::start_as_issuer`] with extra environment.
+    pub fn start_as_issuer_with_env(data: &DataDir, env: &[(&str, &str)]) -> App {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -123,7 +128,8 @@ impl App {
         cmd.arg("up");
         let mut cmd = with_app_args(cmd, &repo_root().join("spin.toml"), data);
         cmd.args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("SPIN_VARIABLE_ISSUER", &issuer);
+            .env("SPIN_VARIABLE_ISSUER", &issuer)
+            .envs(env.iter().copied());
         App::spawn(cmd)
     }
 

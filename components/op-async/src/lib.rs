@@ -41,7 +41,7 @@ pub async fn handle<S: store::Store>(env: &Env<'_, S>, req: &request::Request<'_
         device::AUTHORIZATION_PATH => device::authorization::handle(env, req).await,
         device::VERIFICATION_PATH => device::verification::handle(env, req),
         ciba::AUTHORIZE_PATH => ciba::authorize::handle(env, req).await,
-        ciba::APPROVAL_PATH => ciba::approval::handle(env, req),
+        ciba::APPROVAL_PATH => ciba::approval::handle(env, req).await,
         _ => authrim_oauth::html::error_page(&OAuthError::not_found()),
     }
 }

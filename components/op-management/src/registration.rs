@@ -135,6 +135,17 @@ fn checked_metadata(json: &str) -> Result<ClientMetadata, OAuthError> {
             "device_code_ttl and device_poll_interval can only be set by an administrator",
         ));
     }
+    // CIBA Core §4: https. The loopback exception client metadata allows
+    // is the operator's to make (`authrim admin client add`).
+    if metadata
+        .backchannel_client_notification_endpoint
+        .as_deref()
+        .is_some_and(|u| !u.starts_with("https://"))
+    {
+        return Err(invalid_metadata(
+            "backchannel_client_notification_endpoint must be an https URL",
+        ));
+    }
     Ok(metadata)
 }
 

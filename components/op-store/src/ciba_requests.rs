@@ -9,24 +9,56 @@
 //! grows the interval on `slow_down`) or flips `approved` to `consumed`;
 //! of any number of concurrent polls of an approved request exactly one
 //! sees `approved`.
+//!
+//! A ping or push request's `notification_token` (what op-async needs to
+//! notify the client: its bearer token and the `auth_req_id`, of which
+//! the table otherwise keeps only the hash) is sealed under the master key
+//! at rest, bound to its row, and opened when a request is returned.
+
+use authrim_jose::b64;
+use authrim_jose::seal::MasterKey;
 
 use crate::device_grants::slowed_interval;
 use crate::sql::{first, params, transaction, Columns, Sql, Value};
 use crate::{CibaApproval, CibaPollOutcome, CibaRequest, StoreError};
 
+/// The master key, asked for only when a notification token is sealed or
+/// opened.
+pub type MasterKeyFn<'a> = &'a dyn Fn() -> Result<MasterKey, StoreError>;
+
+/// `seal_labelled` label of notification tokens.
+const NOTIFICATION_LABEL: &str = "ciba-notification";
+
 const COLS: &str = "auth_req_id_hash, client_id, user_id, scope, acr_values, binding_message,
      delivery_mode, notification_token, created_at, expires_at, interval";
 
-fn from_row(r: &[Value]) -> Result<CibaRequest, StoreError> {
+fn from_row(r: &[Value], master_key: MasterKeyFn) -> Result<CibaRequest, StoreError> {
+    let hash = r.text(0)?;
+    let notification_token = match r.opt_text(7)? {
+        None => None,
+        Some(sealed) => {
+            let opened = b64::decode(&sealed)
+                .ok()
+                .and_then(|b| master_key().ok()?.open_labelled(NOTIFICATION_LABEL, &hash, &b).ok())
+                .and_then(|p| String::from_utf8(p.to_vec()).ok())
+                .ok_or_else(|| {
+                    StoreError::Unavailable(
+                        "a CIBA notification token cannot be decrypted: wrong master_key or altered row"
+                            .into(),
+                    )
+                })?;
+            Some(opened)
+        }
+    };
     Ok(CibaRequest {
-        auth_req_id_hash: r.text(0)?,
+        auth_req_id_hash: hash,
         client_id: r.text(1)?,
         user_id: r.text(2)?,
         scope: r.text(3)?,
         acr_values: r.opt_text(4)?,
         binding_message: r.opt_text(5)?,
         delivery_mode: r.text(6)?,
-        notification_token: r.opt_text(7)?,
+        notification_token,
         created_at: r.int(8)?,
         expires_at: r.int(9)?,
         interval: r.int(10)?,
@@ -34,7 +66,12 @@ fn from_row(r: &[Value]) -> Result<CibaRequest, StoreError> {
 }
 
 /// Stores a pending request for an existing client and user.
-pub fn create(db: &dyn Sql, r: &CibaRequest, now: i64) -> Result<(), StoreError> {
+pub fn create(
+    db: &dyn Sql,
+    master_key: MasterKeyFn,
+    r: &CibaRequest,
+    now: i64,
+) -> Result<(), StoreError> {
     if r.interval <= 0 || r.expires_at <= now {
         return Err(StoreError::Invalid(
             "interval and lifetime must be positive".into(),
@@ -43,6 +80,16 @@ pub fn create(db: &dyn Sql, r: &CibaRequest, now: i64) -> Result<(), StoreError>
     if !matches!(r.delivery_mode.as_str(), "poll" | "ping" | "push") {
         return Err(StoreError::Invalid("unknown delivery mode".into()));
     }
+    let sealed = match &r.notification_token {
+        None => None,
+        Some(token) => Some(b64::encode(
+            master_key()?
+                .seal_labelled(NOTIFICATION_LABEL, &r.auth_req_id_hash, token.as_bytes())
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("cannot seal the notification token: {e}"))
+                })?,
+        )),
+    };
     let rows = db
         .execute(
             &format!(
@@ -60,7 +107,7 @@ pub fn create(db: &dyn Sql, r: &CibaRequest, now: i64) -> Result<(), StoreError>
                 r.acr_values.as_deref(),
                 r.binding_message.as_deref(),
                 &r.delivery_mode,
-                r.notification_token.as_deref(),
+                sealed.as_deref(),
                 r.created_at,
                 r.expires_at,
                 r.interval
@@ -79,7 +126,12 @@ pub const MAX_LISTED: i64 = 20;
 
 /// The user's pending, unexpired requests, newest first, at most
 /// [`MAX_LISTED`].
-pub fn list_pending(db: &dyn Sql, user_id: &str, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
+pub fn list_pending(
+    db: &dyn Sql,
+    master_key: MasterKeyFn,
+    user_id: &str,
+    now: i64,
+) -> Result<Vec<CibaRequest>, StoreError> {
     db.execute(
         &format!(
             "SELECT {COLS} FROM ciba_requests
@@ -90,13 +142,14 @@ pub fn list_pending(db: &dyn Sql, user_id: &str, now: i64) -> Result<Vec<CibaReq
         params![user_id, now, MAX_LISTED],
     )?
     .iter()
-    .map(|r| from_row(r))
+    .map(|r| from_row(r, master_key))
     .collect()
 }
 
 /// Approves the user's pending, unexpired request.
 pub fn approve(
     db: &dyn Sql,
+    master_key: MasterKeyFn,
     auth_req_id_hash: &str,
     user_id: &str,
     a: &CibaApproval,
@@ -120,13 +173,14 @@ pub fn approve(
             now
         ],
     )?
-    .map(|r| from_row(&r))
+    .map(|r| from_row(&r, master_key))
     .transpose()
 }
 
 /// Denies the user's pending, unexpired request.
 pub fn deny(
     db: &dyn Sql,
+    master_key: MasterKeyFn,
     auth_req_id_hash: &str,
     user_id: &str,
     now: i64,
@@ -141,13 +195,14 @@ pub fn deny(
         ),
         params![auth_req_id_hash, user_id, now],
     )?
-    .map(|r| from_row(&r))
+    .map(|r| from_row(&r, master_key))
     .transpose()
 }
 
 /// One poll (see the module documentation).
 pub fn poll(
     db: &dyn Sql,
+    master_key: MasterKeyFn,
     auth_req_id_hash: &str,
     client_id: &str,
     now: i64,
@@ -190,7 +245,10 @@ pub fn poll(
                     scope: row.text(6)?,
                     grant_json: row.text(7)?,
                 };
-                return Ok(CibaPollOutcome::Approved((from_row(&consumed)?, approval)));
+                return Ok(CibaPollOutcome::Approved((
+                    from_row(&consumed, master_key)?,
+                    approval,
+                )));
             }
             _ => {}
         }

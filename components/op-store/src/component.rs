@@ -388,11 +388,11 @@ impl wit::device_grants::Guest for Store {
 
 impl wit::ciba_requests::Guest for Store {
     fn create(r: CibaRequest, now: i64) -> Result<(), StoreError> {
-        with_db(|db| ciba_requests::create(db, &r, now))
+        with_db(|db| ciba_requests::create(db, &master_key, &r, now))
     }
 
     fn list_pending(user_id: String, now: i64) -> Result<Vec<CibaRequest>, StoreError> {
-        with_db(|db| ciba_requests::list_pending(db, &user_id, now))
+        with_db(|db| ciba_requests::list_pending(db, &master_key, &user_id, now))
     }
 
     fn approve(
@@ -401,7 +401,9 @@ impl wit::ciba_requests::Guest for Store {
         approval: CibaApproval,
         now: i64,
     ) -> Result<Option<CibaRequest>, StoreError> {
-        with_db(|db| ciba_requests::approve(db, &auth_req_id_hash, &user_id, &approval, now))
+        with_db(|db| {
+            ciba_requests::approve(db, &master_key, &auth_req_id_hash, &user_id, &approval, now)
+        })
     }
 
     fn deny(
@@ -409,7 +411,7 @@ impl wit::ciba_requests::Guest for Store {
         user_id: String,
         now: i64,
     ) -> Result<Option<CibaRequest>, StoreError> {
-        with_db(|db| ciba_requests::deny(db, &auth_req_id_hash, &user_id, now))
+        with_db(|db| ciba_requests::deny(db, &master_key, &auth_req_id_hash, &user_id, now))
     }
 
     fn poll(
@@ -417,7 +419,7 @@ impl wit::ciba_requests::Guest for Store {
         client_id: String,
         now: i64,
     ) -> Result<CibaPollOutcome, StoreError> {
-        with_db(|db| ciba_requests::poll(db, &auth_req_id_hash, &client_id, now))
+        with_db(|db| ciba_requests::poll(db, &master_key, &auth_req_id_hash, &client_id, now))
     }
 }
 

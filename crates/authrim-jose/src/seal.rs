@@ -109,6 +109,30 @@ impl MasterKey {
         self.open_with(&client_secret_associated_data(client_id), sealed)
     }
 
+    /// Encrypts a value of the kind `label` (e.g. `ciba-notification`) that
+    /// belongs to the record `id`: associated data
+    /// `"authrim/<label>/v1" 0x00 id`, so it cannot move to another record
+    /// or pass for a value of another kind.
+    pub fn seal_labelled(
+        &self,
+        label: &str,
+        id: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, JoseError> {
+        self.seal_with(&labelled_associated_data(label, id), plaintext)
+    }
+
+    /// Decrypts what [`MasterKey::seal_labelled`] produced for the same
+    /// label and record.
+    pub fn open_labelled(
+        &self,
+        label: &str,
+        id: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, JoseError> {
+        self.open_with(&labelled_associated_data(label, id), sealed)
+    }
+
     fn seal_with(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, JoseError> {
         let nonce: [u8; NONCE_LEN] = rng::bytes()?;
         let ciphertext = self
@@ -163,10 +187,11 @@ fn associated_data(kid: &str, alg: Alg) -> Vec<u8> {
 /// `"authrim/client-secret/v1" 0x00 client_id`. Distinct from the
 /// signing-key prefix, so neither kind opens as the other.
 fn client_secret_associated_data(client_id: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(32 + client_id.len());
-    aad.extend_from_slice(b"authrim/client-secret/v1\0");
-    aad.extend_from_slice(client_id.as_bytes());
-    aad
+    labelled_associated_data("client-secret", client_id)
+}
+
+fn labelled_associated_data(label: &str, id: &str) -> Vec<u8> {
+    format!("authrim/{label}/v1\0{id}").into_bytes()
 }
 
 #[cfg(test)]
@@ -237,5 +262,26 @@ mod tests {
         );
         let key = mk.seal("k1", Alg::ES256, b"pkcs8").unwrap();
         assert!(mk.open_client_secret("k1", &key).is_err());
+    }
+
+    #[test]
+    fn labelled_values_are_bound_to_label_and_record() {
+        let mk = MasterKey::from_secret(SECRET).unwrap();
+        let sealed = mk.seal_labelled("ciba-notification", "r1", b"v").unwrap();
+        assert_eq!(
+            &mk.open_labelled("ciba-notification", "r1", &sealed)
+                .unwrap()[..],
+            b"v"
+        );
+        assert!(mk
+            .open_labelled("ciba-notification", "r2", &sealed)
+            .is_err());
+        assert!(mk.open_labelled("client-secret", "r1", &sealed).is_err());
+        // A client secret is the label `client-secret`: same format.
+        let secret = mk.seal_client_secret("c1", b"s").unwrap();
+        assert_eq!(
+            &mk.open_labelled("client-secret", "c1", &secret).unwrap()[..],
+            b"s"
+        );
     }
 }

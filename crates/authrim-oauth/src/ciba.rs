@@ -12,8 +12,10 @@ use crate::scope::Scope;
 /// `grant_type` of the token request (§10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
 
-/// Delivery modes a client may register: only those that work end to end.
-pub const DELIVERY_MODES_SUPPORTED: &[BackchannelDeliveryMode] = &[BackchannelDeliveryMode::Poll];
+/// Delivery modes a client may register: only those that work end to end
+/// (push would need op-token's token minting in op-async).
+pub const DELIVERY_MODES_SUPPORTED: &[BackchannelDeliveryMode] =
+    &[BackchannelDeliveryMode::Poll, BackchannelDeliveryMode::Ping];
 
 /// Lifetime of a request when the client names no `requested_expiry`.
 pub const DEFAULT_TTL: i64 = 300;

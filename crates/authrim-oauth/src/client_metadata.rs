@@ -680,18 +680,32 @@ impl ClientMetadata {
             return Ok(());
         };
         if mode != BackchannelDeliveryMode::Poll {
+            // §4 asks for https. An operator may register (`authrim admin
+            // client add`; `/register` refuses it) an http endpoint on a
+            // loopback host, for a client on the same machine; op-async
+            // reaches only hosts listed in its `allowed_outbound_hosts`.
             match self.backchannel_client_notification_endpoint.as_deref().map(parse_uri) {
-                Some(Ok(u)) if u.scheme == "https" && u.host.is_some_and(|h| !h.is_empty()) => {}
+                Some(Ok(u))
+                    if match (u.scheme, u.host) {
+                        ("https", Some(h)) => !h.is_empty(),
+                        ("http", Some(h)) => is_loopback_host(h),
+                        _ => false,
+                    } => {}
                 _ => {
                     return Err(invalid_metadata(
-                        "backchannel_client_notification_endpoint must be an https URL for ping and push",
+                        "backchannel_client_notification_endpoint must be an https URL for ping and push (http only on a loopback host)",
                     ))
                 }
             }
         }
         if !crate::ciba::DELIVERY_MODES_SUPPORTED.contains(&mode) {
+            let supported: Vec<String> = crate::ciba::DELIVERY_MODES_SUPPORTED
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             return Err(invalid_metadata(format!(
-                "backchannel_token_delivery_mode {mode} is not supported (supported: poll)"
+                "backchannel_token_delivery_mode {mode} is not supported (supported: {})",
+                supported.join(", ")
             )));
         }
         if self.backchannel_user_code_parameter {
@@ -1840,6 +1854,12 @@ mod tests {
             ok.backchannel_token_delivery_mode,
             Some(BackchannelDeliveryMode::Poll)
         );
+        for json in [
+            r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://c.example/n"}"#,
+            r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"http://127.0.0.1:8400/n"}"#,
+        ] {
+            parse(json).validate().unwrap();
+        }
         let table = [
             (
                 r#"{"grant_types":["urn:openid:params:grant-type:ciba"]}"#,
@@ -1858,8 +1878,12 @@ mod tests {
                 "must be an https URL",
             ),
             (
-                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://c.example/n"}"#,
-                "ping is not supported",
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://c.example/n#f"}"#,
+                "must be an https URL",
+            ),
+            (
+                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"push","backchannel_client_notification_endpoint":"https://c.example/n"}"#,
+                "push is not supported (supported: poll, ping)",
             ),
             (
                 r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","backchannel_user_code_parameter":true}"#,

@@ -6,7 +6,8 @@
 //! the client's name, the permissions in words, the binding message and
 //! the time left, and Allow and Deny. The `POST` approves (binding the
 //! session's `sid` and authentication, and the requested scope) or denies
-//! one request in op-store, once, and only for the user it names.
+//! one request in op-store, once, and only for the user it names; a
+//! ping-mode client is then notified (`super::ping`).
 //!
 //! Signed out, the page sends the browser to op-auth's sign-in
 //! (`/login?return_to=/bc-approve`). Forms carry a CSRF token bound to the
@@ -19,6 +20,7 @@ use authrim_oauth::scope::Scope;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
 use super::pages::{self, Pending};
+use super::ping;
 use super::APPROVAL_PATH;
 use crate::request::Request;
 use crate::session::{self, signed_in, SignedIn};
@@ -31,10 +33,10 @@ const PAGE: &str = "bc-approve";
 pub const GONE: &str =
     "That request is no longer waiting: it was decided, has expired, or was withdrawn.";
 
-pub fn handle<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> HttpResponse {
+pub async fn handle<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> HttpResponse {
     let result = match req.method {
         "GET" => show(env, req),
-        "POST" => submit(env, req),
+        "POST" => submit(env, req).await,
         _ => Err(OAuthError::method_not_allowed("GET, POST")),
     };
     result.unwrap_or_else(|e| error_page(&e))
@@ -47,7 +49,7 @@ fn show<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, O
     }
 }
 
-fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, OAuthError> {
+async fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse, OAuthError> {
     let params = req.form()?;
     let Some(me) = signed_in(env, req, PAGE)? else {
         return Ok(session::sign_in_first(env, APPROVAL_PATH));
@@ -85,7 +87,13 @@ fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResponse,
     match decided {
         // Decided, or expired, since the look-up a moment ago.
         None => list(env, &me, 400, Some(GONE)),
-        Some(r) => Ok(pages::done(approve, &client_name(env, &r)?)),
+        Some(r) => {
+            let client = client_metadata(env, &r.client_id)?;
+            if let Some(client) = &client {
+                ping::notify(env, &r, client).await;
+            }
+            Ok(pages::done(approve, &display_name(client.as_ref(), &r)))
+        }
     }
 }
 
@@ -95,17 +103,24 @@ fn pending<S: Store>(env: &Env<'_, S>, me: &SignedIn) -> Result<Vec<CibaRequest>
         .map_err(fault("ciba-requests.list-pending"))
 }
 
-/// The client's registered name, else its id.
-fn client_name<S: Store>(env: &Env<'_, S>, r: &CibaRequest) -> Result<String, OAuthError> {
-    let metadata = env
+/// The client's registered metadata (`None` once it was deleted).
+fn client_metadata<S: Store>(
+    env: &Env<'_, S>,
+    client_id: &str,
+) -> Result<Option<ClientMetadata>, OAuthError> {
+    Ok(env
         .store
-        .client(&r.client_id)
+        .client(client_id)
         .map_err(fault("clients.get"))?
-        .and_then(|c| ClientMetadata::from_json(&c.metadata_json).ok());
-    Ok(metadata
-        .and_then(|m| m.client_name)
+        .and_then(|c| ClientMetadata::from_json(&c.metadata_json).ok()))
+}
+
+/// The client's registered name, else its id.
+fn display_name(client: Option<&ClientMetadata>, r: &CibaRequest) -> String {
+    client
+        .and_then(|m| m.client_name.clone())
         .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| r.client_id.clone()))
+        .unwrap_or_else(|| r.client_id.clone())
 }
 
 fn list<S: Store>(
@@ -118,7 +133,10 @@ fn list<S: Store>(
     let mut names = Vec::with_capacity(requests.len());
     let mut items = Vec::with_capacity(requests.len());
     for r in &requests {
-        names.push(client_name(env, r)?);
+        names.push(display_name(
+            client_metadata(env, &r.client_id)?.as_ref(),
+            r,
+        ));
         let scope = Scope::parse(&r.scope).map_err(|_| {
             crate::log("a stored CIBA request has an unreadable scope");
             OAuthError::new(ErrorCode::ServerError)

@@ -23,13 +23,14 @@
 use authrim_jose::Jwks;
 use authrim_oauth::ciba::{AuthenticationRequest, UserHint, DELIVERY_MODES_SUPPORTED};
 use authrim_oauth::client_lookup::AuthenticatedClient;
-use authrim_oauth::client_metadata::GrantType;
+use authrim_oauth::client_metadata::{BackchannelDeliveryMode, GrantType};
 use authrim_oauth::id_token_hint;
 use authrim_oauth::scope::Scope;
 use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde::Serialize;
 
+use super::ping::Notification;
 use super::webhook::{signature, Event, Webhook, SIGNATURE_HEADER};
 use super::{APPROVAL_PATH, AUTHORIZE_PATH};
 use crate::request::Request;
@@ -69,6 +70,23 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
     let scope = request.scope.restrict_to_registered(registered.as_ref())?;
     let user = find_user(env, &client, &request.hint)?;
     let auth_req_id = new_token()?;
+    // §7.1: required for ping (and push); kept, with the id, only for the
+    // callback. A poll client's token, if it sent one, is not kept.
+    let notification_token = match (mode, request.client_notification_token) {
+        (BackchannelDeliveryMode::Poll, _) => None,
+        (_, Some(token)) => Some(
+            Notification {
+                auth_req_id: auth_req_id.clone(),
+                token,
+            }
+            .to_stored(),
+        ),
+        (_, None) => {
+            return Err(OAuthError::invalid_request(
+                "client_notification_token is required in ping mode",
+            ))
+        }
+    };
     let interval = env.config.device_poll_interval;
     let stored = CibaRequest {
         auth_req_id_hash: hash_token(&auth_req_id),
@@ -78,9 +96,7 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
         acr_values: request.acr_values,
         binding_message: request.binding_message,
         delivery_mode: mode.to_string(),
-        // Poll mode: nothing is ever sent to the client, so its token (if
-        // it sent one) is not kept.
-        notification_token: None,
+        notification_token,
         created_at: env.now,
         expires_at: env.now.saturating_add(request.expires_in),
         interval,
@@ -126,7 +142,13 @@ async fn notify<S: Store>(
     let headers = [(SIGNATURE_HEADER, signed.as_str())];
     match env
         .store
-        .post_json(hook.https, &hook.authority, &hook.path, &headers, &body)
+        .post_json(
+            hook.target.https,
+            &hook.target.authority,
+            &hook.target.path,
+            &headers,
+            &body,
+        )
         .await
     {
         Ok(status) if (200..300).contains(&status) => {}
@@ -136,9 +158,7 @@ async fn notify<S: Store>(
 }
 
 /// The client's registered delivery mode, if it may use CIBA here.
-fn delivery_mode(
-    client: &AuthenticatedClient,
-) -> Result<authrim_oauth::client_metadata::BackchannelDeliveryMode, OAuthError> {
+fn delivery_mode(client: &AuthenticatedClient) -> Result<BackchannelDeliveryMode, OAuthError> {
     let unauthorized =
         |why: &'static str| OAuthError::with_description(ErrorCode::UnauthorizedClient, why);
     if !client.metadata.allows_grant(GrantType::Ciba) {

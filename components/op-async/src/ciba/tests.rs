@@ -29,6 +29,11 @@ fn store() -> MemoryStore {
         Some(hash_token(SECRET)),
     );
     s.add_client(
+        "pinger",
+        r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://rp.example/ciba/cb"}"#,
+        Some(hash_token(SECRET)),
+    );
+    s.add_client(
         "web",
         r#"{"redirect_uris":["https://rp.example/cb"]}"#,
         Some(hash_token(SECRET)),
@@ -417,4 +422,56 @@ fn new_requests_are_signed_and_posted_to_the_webhook() {
     // Without a webhook, nothing is posted.
     authorize(&s, "bank", "scope=openid&login_hint=alice");
     assert_eq!(s.posts.borrow().len(), 1);
+}
+
+#[test]
+fn ping_clients_are_called_back_once_decided() {
+    let s = store();
+    // §7.1: the notification token is required in ping mode.
+    let r = authorize(&s, "pinger", "scope=openid&login_hint=alice");
+    assert_eq!(r.status, 400);
+    assert_eq!(json(&r)["error"], "invalid_request");
+    for (n, decision) in [(0, "approve"), (1, "deny")] {
+        let r = authorize(
+            &s,
+            "pinger",
+            "scope=openid&login_hint=alice&client_notification_token=ping-bearer-8d67",
+        );
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let id = json(&r)["auth_req_id"].as_str().unwrap().to_string();
+        assert!(
+            s.posts.borrow().len() == n,
+            "nothing sent before the decision"
+        );
+        let t = text(&page(&s, "GET", "", true));
+        let body = form_urlencode([
+            ("csrf", field(&t, "csrf").as_str()),
+            ("request", field(&t, "request").as_str()),
+            ("decision", decision),
+        ]);
+        assert_eq!(page(&s, "POST", &body, true).status, 200);
+        let posts = s.posts.borrow();
+        assert_eq!(posts.len(), n + 1, "{decision}");
+        let (url, headers, sent) = &posts[n];
+        assert_eq!(url, "https://rp.example/ciba/cb");
+        assert!(headers.contains(&("authorization".into(), "Bearer ping-bearer-8d67".into())));
+        assert_eq!(
+            serde_json::from_slice::<Value>(sent).unwrap(),
+            serde_json::json!({ "auth_req_id": id })
+        );
+    }
+    // Poll clients are never called back.
+    authorize(
+        &s,
+        "bank",
+        "scope=openid&login_hint=alice&client_notification_token=x",
+    );
+    let t = text(&page(&s, "GET", "", true));
+    let body = form_urlencode([
+        ("csrf", field(&t, "csrf").as_str()),
+        ("request", field(&t, "request").as_str()),
+        ("decision", "approve"),
+    ]);
+    assert_eq!(page(&s, "POST", &body, true).status, 200);
+    assert_eq!(s.posts.borrow().len(), 2);
 }

@@ -77,26 +77,24 @@ pub fn signature(secret: &str, now: i64, body: &[u8]) -> String {
     format!("t={now},v1={hex}")
 }
 
-/// The webhook's settings, from `ciba_webhook_url` and `ciba_webhook_secret`.
+/// Where op-async POSTs: an https URL, or http on a loopback host (for a
+/// receiver on the same machine), split for `Store::post_json`. The
+/// webhook's URL and a ping client's notification endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Webhook {
+pub struct Target {
     pub https: bool,
     pub authority: String,
     pub path: String,
-    pub secret: String,
 }
 
-impl Webhook {
-    /// `None` when the URL is empty (off); an error names the variable.
-    pub fn from_settings(url: &str, secret: &str) -> Result<Option<Webhook>, String> {
-        let url = url.trim();
-        if url.is_empty() {
-            return Ok(None);
-        }
+impl Target {
+    /// `None` for any other URL (other schemes, http elsewhere, user
+    /// credentials, a fragment, no host).
+    pub fn parse(url: &str) -> Option<Target> {
         let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
             (Some(rest), _) => (true, rest),
             (None, Some(rest)) => (false, rest),
-            _ => return Err("variable `ciba_webhook_url` must be an https URL".into()),
+            _ => return None,
         };
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(end);
@@ -109,18 +107,9 @@ impl Webhook {
             && !authority.contains('@')
             && authority.bytes().all(|b| b.is_ascii_graphic());
         if !valid_authority || url.contains('#') || (!https && !loopback) {
-            return Err(
-                "variable `ciba_webhook_url` must be an https URL (http only on a loopback host)"
-                    .into(),
-            );
+            return None;
         }
-        if secret.chars().count() < 32 {
-            return Err(
-                "variable `ciba_webhook_secret` must have at least 32 characters when `ciba_webhook_url` is set"
-                    .into(),
-            );
-        }
-        Ok(Some(Webhook {
+        Some(Target {
             https,
             authority: authority.to_string(),
             path: if path.is_empty() {
@@ -128,6 +117,38 @@ impl Webhook {
             } else {
                 path.into()
             },
+        })
+    }
+}
+
+/// The webhook's settings, from `ciba_webhook_url` and `ciba_webhook_secret`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Webhook {
+    pub target: Target,
+    pub secret: String,
+}
+
+impl Webhook {
+    /// `None` when the URL is empty (off); an error names the variable.
+    pub fn from_settings(url: &str, secret: &str) -> Result<Option<Webhook>, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Ok(None);
+        }
+        let Some(target) = Target::parse(url) else {
+            return Err(
+                "variable `ciba_webhook_url` must be an https URL (http only on a loopback host)"
+                    .into(),
+            );
+        };
+        if secret.chars().count() < 32 {
+            return Err(
+                "variable `ciba_webhook_secret` must have at least 32 characters when `ciba_webhook_url` is set"
+                    .into(),
+            );
+        }
+        Ok(Some(Webhook {
+            target,
             secret: secret.to_string(),
         }))
     }
@@ -145,14 +166,22 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (w.https, w.authority.as_str(), w.path.as_str()),
+            (
+                w.target.https,
+                w.target.authority.as_str(),
+                w.target.path.as_str()
+            ),
             (true, "hooks.example", "/ciba?x=1")
         );
         let w = Webhook::from_settings("http://127.0.0.1:9000", &secret)
             .unwrap()
             .unwrap();
         assert_eq!(
-            (w.https, w.authority.as_str(), w.path.as_str()),
+            (
+                w.target.https,
+                w.target.authority.as_str(),
+                w.target.path.as_str()
+            ),
             (false, "127.0.0.1:9000", "/")
         );
         for bad in [

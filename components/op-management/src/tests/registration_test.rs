@@ -271,6 +271,12 @@ fn bad_metadata_is_refused_with_the_right_code() {
         ),
         (
             json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
+                   "backchannel_token_delivery_mode": "ping",
+                   "backchannel_client_notification_endpoint": "http://127.0.0.1:8400/cb"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
                    "backchannel_token_delivery_mode": "poll",
                    "backchannel_authentication_request_signing_alg": "RS256"}),
             "invalid_client_metadata",
@@ -646,4 +652,20 @@ fn a_ciba_poll_client_registers() {
         json!(["urn:openid:params:grant-type:ciba"])
     );
     assert!(body["client_secret"].is_string(), "a confidential client");
+}
+
+#[test]
+fn a_ciba_ping_client_registers_with_an_https_endpoint() {
+    let store = FakeStore::new();
+    let body = open(
+        &store,
+        &json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
+                "backchannel_token_delivery_mode": "ping",
+                "backchannel_client_notification_endpoint": "https://rp.example/cb"}),
+    );
+    assert_eq!(body["backchannel_token_delivery_mode"], "ping");
+    assert_eq!(
+        body["backchannel_client_notification_endpoint"],
+        "https://rp.example/cb"
+    );
 }
