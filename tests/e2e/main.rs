@@ -15,6 +15,7 @@ mod durability;
 mod http_errors;
 mod hybrid;
 mod interop;
+mod jar;
 mod jarm;
 mod jwe;
 mod keys;

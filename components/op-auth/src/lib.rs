@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod hint;
 pub mod interaction;
+pub mod jar;
 pub mod pages;
 pub mod request;
 pub mod store;

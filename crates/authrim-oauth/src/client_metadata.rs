@@ -420,6 +420,17 @@ pub struct ClientMetadata {
     /// RFC 9449 §5.2: every token request of this client carries a DPoP
     /// proof, so that all its access tokens are DPoP-bound.
     pub dpop_bound_access_tokens: bool,
+    /// OIDC Registration §2: the alg every request object of this client
+    /// is signed with (RS256 or ES256).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<JwsAlg>,
+    /// RFC 9101 §10.5: every authorization request of this client comes
+    /// as a signed request object (`request`, or PAR with `request`).
+    pub require_signed_request_object: bool,
+    /// OIDC Registration §2: the https `request_uri` values this client
+    /// may send (exact match).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_uris: Vec<String>,
 }
 
 impl Default for ClientMetadata {
@@ -454,6 +465,9 @@ impl Default for ClientMetadata {
             device_code_ttl: None,
             device_poll_interval: None,
             dpop_bound_access_tokens: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
+            request_uris: Vec::new(),
         }
     }
 }
@@ -584,6 +598,16 @@ impl ClientMetadata {
             "allow_plain_pkce" => self.allow_plain_pkce = boolean(v)?,
             "device_code_ttl" => self.device_code_ttl = Some(unsigned(v)?),
             "device_poll_interval" => self.device_poll_interval = Some(unsigned(v)?),
+            "request_object_signing_alg" => {
+                self.request_object_signing_alg = Some(JwsAlg::from_value(v)?)
+            }
+            "require_signed_request_object" => self.require_signed_request_object = boolean(v)?,
+            "request_uris" => self.request_uris = list(v, string)?,
+            // Encrypted request objects are not offered: refused rather
+            // than registered and then failing every request.
+            "request_object_encryption_alg" | "request_object_encryption_enc" => {
+                return Err("encrypted request objects are not supported".into())
+            }
             _ => {}
         }
         Ok(())
@@ -754,6 +778,7 @@ impl ClientMetadata {
             ));
         }
         self.validate_encryption()?;
+        self.validate_request_objects()?;
         for (name, uri) in [
             ("client_uri", &self.client_uri),
             ("logo_uri", &self.logo_uri),
@@ -842,6 +867,33 @@ impl ClientMetadata {
                     )));
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 9101 / OIDC Registration §2: request objects are signed with
+    /// RS256 or ES256 by a key the client registered; `request_uris` are
+    /// https URLs (a fragment is allowed: OIDC Core §6.2 uses it to tell
+    /// versions apart).
+    fn validate_request_objects(&self) -> Result<(), OAuthError> {
+        if self.request_object_signing_alg.is_some_and(JwsAlg::is_hmac) {
+            return Err(invalid_metadata(
+                "request_object_signing_alg must be RS256 or ES256",
+            ));
+        }
+        let signs = self.request_object_signing_alg.is_some() || self.require_signed_request_object;
+        if signs && self.jwks.is_none() && self.jwks_uri.is_none() {
+            return Err(invalid_metadata(
+                "signed request objects need jwks or jwks_uri",
+            ));
+        }
+        for uri in &self.request_uris {
+            let ok = uri.len() <= crate::authorize::MAX_REQUEST_URI_LEN
+                && parse_uri(uri.split('#').next().unwrap_or(uri))
+                    .is_ok_and(|u| u.scheme == "https" && u.host.is_some_and(|h| !h.is_empty()));
+            if !ok {
+                return Err(invalid_metadata("request_uris must be https URLs"));
             }
         }
         Ok(())

@@ -18,6 +18,7 @@ pub mod authorize;
 pub mod claims;
 pub mod front_channel;
 pub mod id_token;
+pub mod request_object;
 pub mod response_mode;
 pub mod scope;
 

@@ -548,6 +548,12 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
             "client_id=c1&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Anope".into(),
             "invalid_request_uri",
         ),
+        // A request object is checked before any redirect URI is trusted.
+        (format!("{AUTHZ}&request=e30"), "invalid_request_object"),
+        (
+            format!("{AUTHZ}&request_uri=https%3A%2F%2Fclient.example.org%2Fr"),
+            "invalid_request_uri",
+        ),
     ];
     for (q, code) in table {
         let (status, body) = page(&q);
@@ -568,7 +574,6 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
         ),
         (format!("{AUTHZ}&prompt=none+login"), "invalid_request"),
         (format!("{AUTHZ}&max_age=-1"), "invalid_request"),
-        (format!("{AUTHZ}&request=e30"), "request_not_supported"),
         (
             format!("{AUTHZ}&id_token_hint=not.a.jwt"),
             "invalid_request",
