@@ -409,6 +409,13 @@ fn negative_table_never_redirects_nor_fails() {
         ],
     );
     assert_eq!(shown_error(&r), "invalid_request");
+    // Registered, but op-auth may reach no host by default (spin.toml
+    // allowed_outbound_hosts): the fetch fails, nothing is redirected.
+    let r = authorize(
+        &app,
+        &[("client_id", "jar-rs"), ("request_uri", REQUEST_URI)],
+    );
+    assert_eq!(shown_error(&r), "invalid_request_uri");
     // Another client's object sent under this client_id.
     let strict = sign(&Key::ec(), "ec-1", &claims("jar-strict"));
     let r = authorize(&app, &[("client_id", "jar-rs"), ("request", &strict)]);

@@ -9,8 +9,11 @@
 //! `request_uri_not_supported`; the caller shows them to the user, never
 //! redirecting (no redirect URI is trustworthy before the signature is).
 
-use crate::Env;
+use crate::request::Request;
+use crate::{flow, Env};
+use authrim_jose::Jwks;
 use authrim_oauth::authorize::PAR_REQUEST_URI_PREFIX;
+use authrim_oauth::client_auth::ClientCredentials;
 use authrim_oauth::client_metadata::{ClientId, ClientMetadata};
 use authrim_oauth::form::Params;
 use authrim_oauth::request_object::{self, Replay, JTI_NAMESPACE};
@@ -38,25 +41,32 @@ pub fn resolve(
             // registered value, so the OP never fetches what a third
             // party chose.
             if !metadata.request_uris.iter().any(|r| r == uri) {
-                return Err(OAuthError::with_description(
-                    ErrorCode::InvalidRequestUri,
+                return Err(invalid_request_uri(
                     "request_uri is not registered for this client",
                 ));
             }
-            return Err(OAuthError::with_description(
-                ErrorCode::RequestUriNotSupported,
-                "request objects by https reference are not fetched by this server",
-            ));
+            match &env.fetched.request_object {
+                Some(Ok(document)) => document.trim(),
+                Some(Err(why)) => {
+                    crate::log(&format!(
+                        "request_uri of client {:?}: {why}",
+                        client_id.as_str()
+                    ));
+                    return Err(invalid_request_uri(
+                        "the request object could not be retrieved from request_uri",
+                    ));
+                }
+                None => {
+                    crate::log("a registered request_uri was not fetched");
+                    return Err(invalid_request_uri(
+                        "the request object could not be retrieved from request_uri",
+                    ));
+                }
+            }
         }
         _ => return Ok(None),
     };
-    let jwks = metadata.jwks().unwrap_or_else(|e| {
-        crate::log(&format!(
-            "stored jwks of client {:?}: {e}",
-            client_id.as_str()
-        ));
-        None
-    });
+    let jwks = client_keys(env, client_id, metadata);
     let object = request_object::verify(
         token,
         client_id.as_str(),
@@ -74,6 +84,99 @@ pub fn resolve(
         }
     }
     Ok(Some(object.params))
+}
+
+fn invalid_request_uri(description: &'static str) -> OAuthError {
+    OAuthError::with_description(ErrorCode::InvalidRequestUri, description)
+}
+
+/// The keys request objects are verified with: the client's `jwks`, else
+/// the document fetched from its `jwks_uri`. Faults are logged; the
+/// request then fails for want of a key.
+fn client_keys(env: &Env, client_id: &ClientId, metadata: &ClientMetadata) -> Option<Jwks> {
+    let log = |what: &str| crate::log(&format!("{what} of client {:?}", client_id.as_str()));
+    match metadata.jwks() {
+        Ok(Some(jwks)) => return Some(jwks),
+        Ok(None) => {}
+        Err(e) => {
+            log(&format!("stored jwks ({e})"));
+            return None;
+        }
+    }
+    match &env.fetched.jwks {
+        Some(Ok(document)) => Jwks::parse(document)
+            .map_err(|e| log(&format!("jwks_uri document ({e})")))
+            .ok(),
+        Some(Err(why)) => {
+            log(&format!("jwks_uri ({why})"));
+            None
+        }
+        None => None,
+    }
+}
+
+/// Documents fetched over https before the endpoint logic runs: the
+/// component does the (asynchronous) I/O that [`wanted`] names, so the
+/// logic itself stays synchronous and testable. `Err` holds why, for
+/// the log.
+#[derive(Clone, Debug, Default)]
+pub struct Fetched {
+    /// The client's `jwks_uri` document.
+    pub jwks: Option<Result<String, String>>,
+    /// The request object at a registered https `request_uri`.
+    pub request_object: Option<Result<String, String>>,
+}
+
+/// What a request to `/authorize` or `/as/par` needs fetched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// The client's `jwks_uri`, when it sends a request object and
+    /// registered no `jwks`.
+    pub jwks_uri: Option<String>,
+    /// A `request_uri` the client registered (exact match), at
+    /// `/authorize` only (RFC 9126 §2.1 forbids it at PAR).
+    pub request_uri: Option<String>,
+}
+
+/// The documents `req` needs; nothing for requests without a request
+/// object or whose client is unknown (the logic answers those).
+pub fn wanted(env: &Env, req: &Request) -> Result<Wanted, OAuthError> {
+    let at_par = match req.path {
+        "/authorize" => false,
+        "/as/par" => true,
+        _ => return Ok(Wanted::default()),
+    };
+    let Ok(params) = req.params() else {
+        return Ok(Wanted::default());
+    };
+    let request_uri = params
+        .get("request_uri")
+        .filter(|u| !at_par && !u.starts_with(PAR_REQUEST_URI_PREFIX));
+    if !params.contains("request") && request_uri.is_none() {
+        return Ok(Wanted::default());
+    }
+    let client_id = if at_par {
+        ClientCredentials::extract(req.authorization, &params)
+            .ok()
+            .map(|c| c.client_id().as_str().to_string())
+    } else {
+        params.get("client_id").map(str::to_string)
+    };
+    let Some(client_id) = client_id else {
+        return Ok(Wanted::default());
+    };
+    let Some((_, metadata)) = flow::load_client(env, &client_id)? else {
+        return Ok(Wanted::default());
+    };
+    Ok(Wanted {
+        jwks_uri: metadata
+            .jwks_uri
+            .clone()
+            .filter(|_| metadata.jwks.is_none()),
+        request_uri: request_uri
+            .filter(|u| metadata.request_uris.iter().any(|r| r == u))
+            .map(str::to_string),
+    })
 }
 
 /// RFC 9101 §10.5 `require_signed_request_object`: the error for a

@@ -14,8 +14,8 @@
 //! for [`PAR_TTL`] under the SHA-256 of the `request_uri`; the answer is
 //! `201 {"request_uri", "expires_in"}`.
 //!
-//! `private_key_jwt` works with keys registered by value (`jwks`); this
-//! component makes no outbound requests, so a `jwks_uri` is not fetched.
+//! `private_key_jwt` works with keys registered by value (`jwks`): a
+//! `jwks_uri` is fetched only for request objects (`jar::wanted`).
 
 use super::authorize::PAR_NAMESPACE;
 use crate::config::PAR_TTL;
