@@ -6,8 +6,9 @@
 //! the parameters inside it, which replace the outer ones.
 //!
 //! Errors are `invalid_request_object`, `invalid_request_uri` or
-//! `request_uri_not_supported`; the caller shows them to the user, never
-//! redirecting (no redirect URI is trustworthy before the signature is).
+//! `invalid_request` (both `request` and `request_uri`); the caller shows
+//! them to the user (at PAR: answers them), never redirecting: no
+//! redirect URI is trustworthy before the signature is.
 
 use crate::request::Request;
 use crate::{flow, Env};

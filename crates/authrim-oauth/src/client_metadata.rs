@@ -1757,4 +1757,46 @@ mod tests {
             .validate()
             .unwrap();
     }
+
+    #[test]
+    fn request_object_metadata() {
+        let jwks = format!(r#""jwks": {{"keys": [{EC_JWK}]}}"#);
+        let m = parse(&format!(
+            r#"{{"redirect_uris": ["https://c.example/cb"], {jwks},
+                "request_object_signing_alg": "ES256", "require_signed_request_object": true,
+                "request_uris": ["https://c.example/r.jwt#v2", "https://c.example/s"]}}"#
+        ));
+        m.validate().unwrap();
+        assert_eq!(m.request_object_signing_alg, Some(JwsAlg::ES256));
+        assert!(m.require_signed_request_object);
+        assert_eq!(m.request_uris.len(), 2);
+        let stored = serde_json::to_string(&m).unwrap();
+        assert_eq!(parse(&stored), m, "round-trips");
+        let defaults = parse(r#"{"redirect_uris": ["https://c.example/cb"]}"#);
+        assert_eq!(defaults.request_object_signing_alg, None);
+        assert!(!defaults.require_signed_request_object && defaults.request_uris.is_empty());
+
+        for bad in [
+            r#""request_uris": ["http://c.example/r"]"#.to_string(),
+            r#""request_uris": ["/relative"]"#.to_string(),
+            r#""request_uris": "https://c.example/r""#.to_string(),
+            format!(
+                r#""request_uris": ["https://c.example/{}"]"#,
+                "x".repeat(600)
+            ),
+            format!(r#"{jwks}, "request_object_signing_alg": "HS256""#),
+            r#""request_object_signing_alg": "none""#.to_string(),
+            r#""request_object_signing_alg": "RS256""#.to_string(),
+            r#""require_signed_request_object": true"#.to_string(),
+            r#""require_signed_request_object": "yes""#.to_string(),
+            format!(r#"{jwks}, "request_object_encryption_alg": "ECDH-ES""#),
+            r#""request_object_encryption_enc": "A128GCM""#.to_string(),
+        ] {
+            let json = format!(r#"{{"redirect_uris": ["https://c.example/cb"], {bad}}}"#);
+            let e = ClientMetadata::from_json(&json)
+                .and_then(|m| m.validate())
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{bad}");
+        }
+    }
 }
