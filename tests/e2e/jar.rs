@@ -173,6 +173,17 @@ fn a_request_object_by_value_is_the_whole_request() {
         ],
     );
     assert_eq!(param(&at_client, "state"), Some("es-state"));
+
+    // POST /authorize with the object in the form body is the same request.
+    let jwt = rs(&claims("jar-rs"));
+    let r = app.request(
+        "POST",
+        "/authorize",
+        &[FORM],
+        form(&[("client_id", "jar-rs"), ("request", &jwt)]).as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(r.header("location").unwrap().starts_with("login?"));
 }
 
 #[test]
