@@ -376,7 +376,7 @@ fn negative_table_never_redirects_nor_fails() {
         ("unsupported alg HS256", hs256, "invalid_request_object"),
         ("malformed", "not-a-jwt".into(), "invalid_request_object"),
         (
-            "encrypted (not offered)",
+            "malformed JWE",
             "a.b.c.d.e".into(),
             "invalid_request_object",
         ),
@@ -510,4 +510,105 @@ fn authlib_signs_a_request_object_we_accept() {
     assert_eq!(id["nonce"], "authlib-nonce");
     // The essential claim asked for inside the object (claims parameter).
     assert_eq!(id["email"], "alice@example.test");
+}
+
+/// Every alg/enc pair, encrypted by jwcrypto to the key in our JWKS.
+fn jwcrypto_encrypt(app: &App, jobs: &[(&str, &str, String)]) -> Vec<String> {
+    let jwks = app.get("/.well-known/jwks.json").text();
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|(alg, enc, jwt)| format!("{alg} {enc} {jwt}"))
+        .collect();
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/interop/jwcrypto_encrypt_request_object.py"))
+        .env("JWKS_JSON", jwks)
+        .env("JOBS", lines.join("\n"))
+        .output()
+        .expect("python3 (install jwcrypto: scripts/install-test-deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+const ENC_ALGS: [&str; 3] = ["ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A256KW"];
+const ENCS: [&str; 4] = ["A128GCM", "A256GCM", "A128CBC-HS256", "A256CBC-HS512"];
+
+#[test]
+fn encrypted_request_objects_from_jwcrypto() {
+    let (data, app) = jar_app();
+    let mut jobs = Vec::new();
+    for alg in ENC_ALGS {
+        for enc in ENCS {
+            let mut c = claims("jar-rs");
+            c["state"] = json!(format!("{alg}/{enc}"));
+            jobs.push((alg, enc, rs(&c)));
+        }
+    }
+    let sealed = jwcrypto_encrypt(&app, &jobs);
+    assert_eq!(sealed.len(), jobs.len());
+    for (jwe, (alg, enc, _)) in sealed.iter().zip(&jobs) {
+        assert_eq!(jwe.split('.').count(), 5);
+        let r = authorize(&app, &[("client_id", "jar-rs"), ("request", jwe)]);
+        assert_eq!(r.status, 303, "{alg} {enc}: {}", r.text());
+    }
+    // The whole code flow with an encrypted object, pushed, and the
+    // client's registered request_object_encryption_alg/enc.
+    add_client(
+        &data,
+        "jar-enc",
+        Some(SECRET),
+        &json!({"redirect_uris": [REDIRECT], "jwks": {"keys": [rsa_jwk()]},
+                "request_object_encryption_alg": "ECDH-ES+A256KW",
+                "request_object_encryption_enc": "A256GCM"}),
+    );
+    let jobs = vec![
+        ("ECDH-ES+A256KW", "A256GCM", rs(&claims("jar-enc"))),
+        ("ECDH-ES", "A256GCM", rs(&claims("jar-enc"))),
+        ("ECDH-ES+A256KW", "A128GCM", rs(&claims("jar-enc"))),
+    ];
+    let sealed = jwcrypto_encrypt(&app, &jobs);
+    let r = par(&app, "jar-enc", &[("request", &sealed[0])]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let uri = r.json()["request_uri"].as_str().unwrap().to_string();
+    let mut browser = Browser::default();
+    let at_client = browser.authorize(&app, &[("client_id", "jar-enc"), ("request_uri", &uri)]);
+    assert_eq!(param(&at_client, "state"), Some("inner-state"));
+    let body = redeem(&app, "jar-enc", param(&at_client, "code").unwrap());
+    assert_eq!(id_token_claims(&body)["nonce"], "inner-nonce");
+    // Not the registered alg, not the registered enc.
+    for jwe in &sealed[1..] {
+        let r = authorize(&app, &[("client_id", "jar-enc"), ("request", jwe)]);
+        assert_eq!(shown_error(&r), "invalid_request_object");
+    }
+
+    // Encrypted, but unsigned inside; or to a key that is not ours.
+    use base64::Engine;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none"})),
+        b64(&claims("jar-rs"))
+    );
+    let sealed = jwcrypto_encrypt(&app, &[("ECDH-ES", "A128GCM", unsigned)]);
+    let r = authorize(&app, &[("client_id", "jar-rs"), ("request", &sealed[0])]);
+    assert_eq!(shown_error(&r), "invalid_request_object");
+    let other = crate::dpop::Key::ec();
+    let other_jwks = json!({"keys": [{"kty": "EC", "crv": "P-256", "use": "enc",
+        "kid": "not-ours", "x": other.jwk["x"], "y": other.jwk["y"]}]});
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/interop/jwcrypto_encrypt_request_object.py"))
+        .env("JWKS_JSON", other_jwks.to_string())
+        .env("JOBS", format!("ECDH-ES A128GCM {}", rs(&claims("jar-rs"))))
+        .output()
+        .unwrap();
+    let to_other = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let r = authorize(&app, &[("client_id", "jar-rs"), ("request", &to_other)]);
+    assert_eq!(shown_error(&r), "invalid_request_object");
 }

@@ -225,6 +225,14 @@ impl Store for SpinStore {
     fn jwks(&self) -> StoreResult<String> {
         wit::keys::jwks().map_err(|e| fail("keys.jwks", e))
     }
+
+    fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>> {
+        match wit::encryption_keys::agree(kid, x, y) {
+            Ok(z) => Ok(Some(z)),
+            Err(wit::types::StoreError::Invalid(_)) => Ok(None),
+            Err(e) => Err(fail("encryption-keys.agree", e)),
+        }
+    }
 }
 
 fn config() -> Result<Config, OAuthError> {

@@ -1,6 +1,8 @@
 //! Request objects at `/authorize` and `/as/par` (RFC 9101, OIDC Core §6):
 //! finds the request object a request carries, has
-//! `authrim_oauth::request_object` verify it with the client's keys,
+//! `authrim_oauth::request_object` decrypt it (when it is a JWE: with the
+//! OP's key, through op-store's `encryption-keys.agree`) and verify it
+//! with the client's keys,
 //! records its `jti` as used (op-store `one-time.mark-used`, one atomic
 //! statement: a replay, even a concurrent one, is refused) and returns
 //! the parameters inside it, which replace the outer ones.
@@ -66,6 +68,16 @@ pub fn resolve(
             }
         }
         _ => return Ok(None),
+    };
+    // RFC 9101 §6.1: decrypted with the OP's key (in op-store), then
+    // verified like any signed object.
+    let decrypted;
+    let token = if request_object::is_encrypted(token) {
+        decrypted =
+            request_object::decrypt(token, metadata, |kid, x, y| env.store.agree(kid, x, y))?;
+        decrypted.as_str()
+    } else {
+        token
     };
     let jwks = client_keys(env, client_id, metadata);
     let object = request_object::verify(

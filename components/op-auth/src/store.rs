@@ -144,4 +144,10 @@ pub trait Store {
 
     /// The published JWK Set (to check our own ID Tokens as hints).
     fn jwks(&self) -> StoreResult<String>;
+
+    /// `encryption-keys.agree`: the ECDH shared secret of the OP's
+    /// encryption key (`kid` when named) and a JWE's ephemeral point;
+    /// `None` when the store refuses them as not its key (the client's
+    /// mistake, not a fault).
+    fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>>;
 }

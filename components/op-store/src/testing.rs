@@ -15,6 +15,8 @@ pub const SCHEMA: &str = concat!(
     "\n",
     include_str!("../../../migrations/0003_device_codes.sql"),
     include_str!("../../../migrations/0004_dpop_jwt_bearer.sql"),
+    "\n",
+    include_str!("../../../migrations/0008_jar.sql"),
 );
 
 pub struct TestDb(pub Connection);

@@ -431,6 +431,12 @@ pub struct ClientMetadata {
     /// may send (exact match).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub request_uris: Vec<String>,
+    /// OIDC Registration §2: request objects of this client are encrypted
+    /// to the OP's key with this `alg` (an ECDH-ES variant) and `enc`.
+    #[serde(skip_serializing_if = "Option::is_none", with = "key_alg_serde")]
+    pub request_object_encryption_alg: Option<KeyAlg>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
+    pub request_object_encryption_enc: Option<ContentEnc>,
 }
 
 impl Default for ClientMetadata {
@@ -468,6 +474,8 @@ impl Default for ClientMetadata {
             request_object_signing_alg: None,
             require_signed_request_object: false,
             request_uris: Vec::new(),
+            request_object_encryption_alg: None,
+            request_object_encryption_enc: None,
         }
     }
 }
@@ -531,6 +539,10 @@ impl ClientMetadata {
             (
                 metadata.userinfo_encrypted_response_alg,
                 &mut metadata.userinfo_encrypted_response_enc,
+            ),
+            (
+                metadata.request_object_encryption_alg,
+                &mut metadata.request_object_encryption_enc,
             ),
         ] {
             if alg.is_some() && enc.is_none() {
@@ -603,10 +615,11 @@ impl ClientMetadata {
             }
             "require_signed_request_object" => self.require_signed_request_object = boolean(v)?,
             "request_uris" => self.request_uris = list(v, string)?,
-            // Encrypted request objects are not offered: refused rather
-            // than registered and then failing every request.
-            "request_object_encryption_alg" | "request_object_encryption_enc" => {
-                return Err("encrypted request objects are not supported".into())
+            "request_object_encryption_alg" => {
+                self.request_object_encryption_alg = Some(key_alg(v)?)
+            }
+            "request_object_encryption_enc" => {
+                self.request_object_encryption_enc = Some(content_enc(v)?)
             }
             _ => {}
         }
@@ -887,6 +900,21 @@ impl ClientMetadata {
             return Err(invalid_metadata(
                 "signed request objects need jwks or jwks_uri",
             ));
+        }
+        match (
+            self.request_object_encryption_alg,
+            self.request_object_encryption_enc,
+        ) {
+            (None, Some(_)) => {
+                return Err(invalid_metadata(
+                    "request_object_encryption_enc needs request_object_encryption_alg",
+                ))
+            }
+            // The OP has a P-256 key for ECDH-ES only.
+            (Some(alg), _) if alg.kty() != "EC" => return Err(invalid_metadata(
+                "request_object_encryption_alg must be ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW",
+            )),
+            _ => {}
         }
         for uri in &self.request_uris {
             let ok = uri.len() <= crate::authorize::MAX_REQUEST_URI_LEN
@@ -1775,6 +1803,18 @@ mod tests {
         let defaults = parse(r#"{"redirect_uris": ["https://c.example/cb"]}"#);
         assert_eq!(defaults.request_object_signing_alg, None);
         assert!(!defaults.require_signed_request_object && defaults.request_uris.is_empty());
+        // Encryption to the OP's P-256 key; enc defaults to A128CBC-HS256.
+        let enc = parse(
+            r#"{"redirect_uris": ["https://c.example/cb"], "request_object_encryption_alg": "ECDH-ES+A128KW"}"#,
+        );
+        enc.validate().unwrap();
+        assert_eq!(
+            (
+                enc.request_object_encryption_alg,
+                enc.request_object_encryption_enc
+            ),
+            (Some(KeyAlg::EcdhEsA128Kw), Some(ContentEnc::A128CbcHs256))
+        );
 
         for bad in [
             r#""request_uris": ["http://c.example/r"]"#.to_string(),
@@ -1789,7 +1829,8 @@ mod tests {
             r#""request_object_signing_alg": "RS256""#.to_string(),
             r#""require_signed_request_object": true"#.to_string(),
             r#""require_signed_request_object": "yes""#.to_string(),
-            format!(r#"{jwks}, "request_object_encryption_alg": "ECDH-ES""#),
+            r#""request_object_encryption_alg": "RSA-OAEP-256""#.to_string(),
+            r#""request_object_encryption_alg": "dir""#.to_string(),
             r#""request_object_encryption_enc": "A128GCM""#.to_string(),
         ] {
             let json = format!(r#"{{"redirect_uris": ["https://c.example/cb"], {bad}}}"#);

@@ -8,8 +8,9 @@
 //! `request_uri` are ignored; OIDC Core §6.1's duplication of
 //! `response_type`/`scope` outside is therefore not needed). The checks,
 //! in order (RFC 9101 §6.3, §10.1, §10.2):
-//! - at most [`MAX_REQUEST_OBJECT_BYTES`]; five parts (a JWE) is refused,
-//!   encrypted request objects are not offered;
+//! - at most [`MAX_REQUEST_OBJECT_BYTES`]; a JWE (five parts) is first
+//!   opened by [`decrypt`] with the OP's key (RFC 9101 §6.1) and what is
+//!   inside must be a signed JWT;
 //! - `alg` RS256 or ES256 (`none` and MAC algorithms are refused: an
 //!   unsigned object proves nothing), and the client's registered
 //!   `request_object_signing_alg` when it registered one;
@@ -29,6 +30,8 @@
 
 use crate::client_metadata::ClientMetadata;
 use crate::form::{form_urlencode, safe_text, Params};
+use authrim_jose::jwe::decrypt::EncryptedCompact;
+use authrim_jose::jwe::KeyAlg;
 use authrim_jose::jws::Compact;
 use authrim_jose::{Alg, JoseError, Jwks};
 use authrim_protocol::secret::hash_token;
@@ -48,6 +51,61 @@ pub const LEEWAY: i64 = 60;
 /// The signing algorithms accepted (discovery
 /// `request_object_signing_alg_values_supported`).
 pub const SIGNING_ALGS: [Alg; 2] = Alg::ALL;
+
+/// Largest encrypted request object accepted, in bytes: a JWE around the
+/// largest signed one.
+pub const MAX_ENCRYPTED_REQUEST_OBJECT_BYTES: usize = 32 * 1024;
+/// Key management algorithms of encrypted request objects (to the OP's
+/// P-256 key; discovery `request_object_encryption_alg_values_supported`).
+pub const ENCRYPTION_ALGS: [KeyAlg; 3] =
+    [KeyAlg::EcdhEs, KeyAlg::EcdhEsA128Kw, KeyAlg::EcdhEsA256Kw];
+
+/// Whether `token` is a compact JWE (five parts) rather than a JWS.
+pub fn is_encrypted(token: &str) -> bool {
+    token.split('.').count() == 5
+}
+
+/// The signed request object inside an encrypted one (RFC 9101 §6.1,
+/// OIDC Core §6.1: signed, then encrypted to the OP). `agree` computes
+/// the ECDH shared secret of the OP's key (named by `kid` when the JWE
+/// names one) and the JWE's ephemeral key, or `None` when the key or the
+/// point is not the OP's. The client's registered
+/// `request_object_encryption_alg`/`enc`, when present, must be used.
+/// The result still has to pass [`verify`]: an encrypted object is not
+/// trusted for being encrypted (anyone can encrypt to the OP).
+pub fn decrypt(
+    token: &str,
+    metadata: &ClientMetadata,
+    agree: impl FnOnce(Option<&str>, &[u8; 32], &[u8; 32]) -> Result<Option<Vec<u8>>, OAuthError>,
+) -> Result<String, OAuthError> {
+    if token.len() > MAX_ENCRYPTED_REQUEST_OBJECT_BYTES {
+        return Err(invalid("request object is too large"));
+    }
+    let jwe = EncryptedCompact::parse(token).map_err(|e| match e {
+        JoseError::UnsupportedAlg(_) => invalid(
+            "encrypted request objects must use ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW and A128GCM, A256GCM, A128CBC-HS256 or A256CBC-HS512",
+        ),
+        _ => invalid("encrypted request object is malformed"),
+    })?;
+    if metadata
+        .request_object_encryption_alg
+        .is_some_and(|alg| alg != jwe.alg)
+        || metadata
+            .request_object_encryption_enc
+            .is_some_and(|enc| enc != jwe.enc)
+    {
+        return Err(invalid(
+            "request object alg/enc are not the client's request_object_encryption_alg/enc",
+        ));
+    }
+    let z = agree(jwe.kid.as_deref(), &jwe.epk.0, &jwe.epk.1)?
+        .ok_or_else(|| invalid("request object is not encrypted to this server's key"))?;
+    let plaintext = jwe
+        .decrypt(&z)
+        .map_err(|_| invalid("request object does not decrypt"))?;
+    String::from_utf8(plaintext.to_vec())
+        .map_err(|_| invalid("decrypted request object is not a signed JWT"))
+}
 
 /// JWT claims that describe the object itself, not the request.
 const JWT_CLAIMS: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "jti", "sub"];
@@ -94,8 +152,9 @@ pub fn verify(
     if token.len() > MAX_REQUEST_OBJECT_BYTES {
         return Err(invalid("request object is too large"));
     }
-    if token.split('.').count() == 5 {
-        return Err(invalid("encrypted request objects are not supported"));
+    if is_encrypted(token) {
+        // Nested encryption: the inside of a JWE must be signed.
+        return Err(invalid("request object must be a signed JWT"));
     }
     let jws = Compact::parse(token).map_err(|e| match e {
         JoseError::UnsupportedAlg(_) => {

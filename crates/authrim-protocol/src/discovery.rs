@@ -54,6 +54,9 @@ pub struct CoreCapabilities {
     /// `request_uri` values the client registered); empty when request
     /// objects are not accepted.
     pub request_object_signing_algs: Vec<String>,
+    /// RFC 9101 §6.1: JWE `alg` and `enc` of encrypted request objects.
+    pub request_object_encryption_algs: Vec<String>,
+    pub request_object_encryption_encs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -145,6 +148,10 @@ pub struct ProviderMetadata {
     /// RFC 9101 §10.1 / OIDC Discovery §3.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_object_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_encryption_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_encryption_enc_values_supported: Option<Vec<String>>,
     /// RFC 9207.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
@@ -195,6 +202,12 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
             m.require_request_uri_registration = Some(true);
             m.request_object_signing_alg_values_supported =
                 Some(core.request_object_signing_algs.clone());
+            if !core.request_object_encryption_algs.is_empty() {
+                m.request_object_encryption_alg_values_supported =
+                    Some(core.request_object_encryption_algs.clone());
+                m.request_object_encryption_enc_values_supported =
+                    Some(core.request_object_encryption_encs.clone());
+            }
         }
         m.authorization_response_iss_parameter_supported = Some(true);
         m.dpop_signing_alg_values_supported = Some(

@@ -1148,3 +1148,47 @@ fn request_objects_from_fetched_documents() {
         text(&r)
     );
 }
+
+#[test]
+fn encrypted_request_objects_are_opened_by_the_store() {
+    use authrim_jose::jwe::{encrypt_compact, ContentEnc, KeyAlg};
+    use authrim_jose::{Alg, Jwk, SigningKey};
+    let w = jar_world();
+    w.fetched.borrow_mut().jwks = Some(Ok(client_jwks()));
+    let op = SigningKey::generate(Alg::ES256).unwrap();
+    let mut op_jwk = Jwk::parse(&op.public_key().to_jwk_json("enc-test", Alg::ES256)).unwrap();
+    op_jwk.alg = None;
+    op_jwk.use_ = Some("enc".into());
+    let seal = |jti: &str| {
+        let signed = request_object("jar-uri", jti);
+        encrypt_compact(
+            &op_jwk,
+            KeyAlg::EcdhEsA128Kw,
+            ContentEnc::A128Gcm,
+            Some("JWT"),
+            signed.as_bytes(),
+        )
+        .unwrap()
+    };
+    let mut b = Browser::default();
+    let at = |token: &str| format!("/authorize?client_id=jar-uri&request={token}");
+    // Before the store has the key: not for us.
+    let r = w.get(&mut b, &at(&seal("x1")));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+    *w.store.enc_key.borrow_mut() = Some(op);
+    let r = w.get(&mut b, &at(&seal("x2")));
+    assert_eq!(r.status, 303, "{}", text(&r));
+    // The jti inside is single use like any other.
+    let token = seal("x3");
+    assert_eq!(w.get(&mut b, &at(&token)).status, 303);
+    let r = w.get(&mut b, &at(&token));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+}

@@ -194,3 +194,99 @@ fn times_at_the_edges() {
     assert!(at(NOW - LEEWAY).is_err());
     assert!(at(NOW + MAX_LIFETIME + LEEWAY).is_ok());
 }
+
+#[test]
+fn encrypted_request_objects_open_with_the_op_key() {
+    use authrim_jose::jwe::{encrypt_compact, ContentEnc};
+    use authrim_jose::Jwk;
+    let op = SigningKey::generate(Alg::ES256).unwrap();
+    let mut op_jwk = Jwk::parse(&op.public_key().to_jwk_json("enc-1", Alg::ES256)).unwrap();
+    op_jwk.alg = None;
+    op_jwk.use_ = Some("enc".into());
+    let agree = |kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]| {
+        Ok(match kid {
+            Some("enc-1") | None => op.ecdh(x, y).ok().map(|z| z.to_vec()),
+            Some(_) => None,
+        })
+    };
+    let (rsa, _) = keys();
+    let set = jwks(&[(&rsa, "r1")]);
+    let signed = sign(&rsa, "r1", &claims());
+    let plain = ClientMetadata::default();
+    for alg in ENCRYPTION_ALGS {
+        for &enc in ContentEnc::ALL {
+            let jwe = encrypt_compact(&op_jwk, alg, enc, Some("JWT"), signed.as_bytes()).unwrap();
+            assert!(is_encrypted(&jwe));
+            let inside = decrypt(&jwe, &plain, agree).unwrap();
+            assert_eq!(inside, signed);
+            assert!(run(&inside, &plain, &set).is_ok());
+        }
+    }
+    let jwe = |alg, enc, payload: &[u8]| encrypt_compact(&op_jwk, alg, enc, None, payload).unwrap();
+    let registered = ClientMetadata {
+        request_object_encryption_alg: Some(KeyAlg::EcdhEsA256Kw),
+        request_object_encryption_enc: Some(ContentEnc::A256Gcm),
+        ..Default::default()
+    };
+    let good = jwe(KeyAlg::EcdhEsA256Kw, ContentEnc::A256Gcm, signed.as_bytes());
+    assert_eq!(decrypt(&good, &registered, agree).unwrap(), signed);
+    // To another key under our kid, or another kid.
+    let stranger = SigningKey::generate(Alg::ES256).unwrap();
+    let mut stranger_jwk =
+        Jwk::parse(&stranger.public_key().to_jwk_json("enc-1", Alg::ES256)).unwrap();
+    stranger_jwk.alg = None;
+    stranger_jwk.use_ = Some("enc".into());
+    let to_stranger = encrypt_compact(
+        &stranger_jwk,
+        KeyAlg::EcdhEs,
+        ContentEnc::A128Gcm,
+        None,
+        signed.as_bytes(),
+    )
+    .unwrap();
+    stranger_jwk.kid = Some("enc-2".into());
+    let other_kid = encrypt_compact(
+        &stranger_jwk,
+        KeyAlg::EcdhEs,
+        ContentEnc::A128Gcm,
+        None,
+        signed.as_bytes(),
+    )
+    .unwrap();
+    let cases: Vec<(&str, String, &ClientMetadata)> = vec![
+        ("another key", to_stranger, &plain),
+        ("another kid", other_kid, &plain),
+        (
+            "not the registered alg",
+            jwe(KeyAlg::EcdhEs, ContentEnc::A256Gcm, signed.as_bytes()),
+            &registered,
+        ),
+        (
+            "not the registered enc",
+            jwe(KeyAlg::EcdhEsA256Kw, ContentEnc::A128Gcm, signed.as_bytes()),
+            &registered,
+        ),
+        ("malformed", "a.b.c.d.e".into(), &plain),
+        (
+            "oversized",
+            "a.".repeat(MAX_ENCRYPTED_REQUEST_OBJECT_BYTES),
+            &plain,
+        ),
+    ];
+    for (name, token, metadata) in cases {
+        let e = decrypt(&token, metadata, agree).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequestObject, "{name}");
+    }
+    // Inside must be signed: alg none, or a JWE again, is refused.
+    let unsigned = format!(
+        "{}.{}.",
+        b64::encode(json!({"alg": "none"}).to_string()),
+        b64::encode(claims().to_string())
+    );
+    for inside in [unsigned, good.clone()] {
+        let outer = jwe(KeyAlg::EcdhEs, ContentEnc::A128Gcm, inside.as_bytes());
+        let opened = decrypt(&outer, &plain, agree).unwrap();
+        let e = run(&opened, &plain, &set).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequestObject);
+    }
+}
