@@ -683,6 +683,16 @@ fn malformed_requests_get_exact_errors_and_never_a_5xx() {
                 .to_string(),
             "invalid_request_uri",
         ),
+        // Request objects (tests/e2e/jar.rs): no redirect URI is trusted
+        // before the object is verified.
+        (
+            authz("&request=eyJhbGciOiJub25lIn0.e30."),
+            "invalid_request_object",
+        ),
+        (
+            authz("&request_uri=https%3A%2F%2Fevil.example%2Fr"),
+            "invalid_request_uri",
+        ),
         ("/login?interaction=nope".to_string(), "invalid_request"),
         ("/consent".to_string(), "invalid_request"),
     ];
@@ -712,14 +722,6 @@ fn malformed_requests_get_exact_errors_and_never_a_5xx() {
         (authz("&max_age=-1"), "invalid_request"),
         (authz("&max_age=abc"), "invalid_request"),
         (authz("&response_mode=jwt.xml"), "invalid_request"),
-        (
-            authz("&request=eyJhbGciOiJub25lIn0.e30."),
-            "request_not_supported",
-        ),
-        (
-            authz("&request_uri=https%3A%2F%2Fevil.example%2Fr"),
-            "request_uri_not_supported",
-        ),
         (authz("&claims=%7Bnot+json"), "invalid_request"),
         (
             authz("&code_challenge=abc&code_challenge_method=S256"),

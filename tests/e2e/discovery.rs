@@ -46,7 +46,17 @@ fn jwks_has_public_keys_only() {
     assert_eq!(r.header("content-type"), Some("application/jwk-set+json"));
     assert_eq!(r.header("cache-control"), Some("public, max-age=600"));
     let jwks = r.json();
-    let keys = jwks["keys"].as_array().expect("keys array");
+    let all = jwks["keys"].as_array().expect("keys array");
+    // The encryption key for request objects (RFC 9101 6.1): P-256, no alg
+    // (the three ECDH-ES variants), never a signing key.
+    let enc: Vec<&Value> = all.iter().filter(|k| k["use"] == "enc").collect();
+    assert_eq!(enc.len(), 1, "{jwks}");
+    assert_eq!(
+        (enc[0]["kty"].as_str(), enc[0]["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(enc[0].get("alg").is_none() && enc[0].get("d").is_none());
+    let keys: Vec<Value> = all.iter().filter(|k| k["use"] != "enc").cloned().collect();
     let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
     algs.sort();
     assert_eq!(algs, ["ES256", "RS256"]);

@@ -7,6 +7,8 @@ fn jwks_algs(app: &App) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
+        // The signing keys; the encryption key (`use: enc`) does not rotate.
+        .filter(|k| k["use"] == "sig")
         .map(|k| k["alg"].as_str().unwrap().to_string())
         .collect();
     algs.sort();

@@ -17,6 +17,7 @@ mod front_jwe;
 mod http_errors;
 mod hybrid;
 mod interop;
+mod jar;
 mod jarm;
 mod jwe;
 mod jwt_bearer;

@@ -4,12 +4,15 @@
 
 use crate::config::Config;
 use crate::endpoints;
+use crate::jar::{self, Fetched, Wanted};
 use crate::request::Request;
 use crate::store::{self as s, Store, StoreResult};
 use crate::Env;
+use authrim_oauth::client_lookup::split_https_uri;
+use authrim_oauth::request_object::MAX_REQUEST_OBJECT_BYTES;
 use authrim_protocol::OAuthError;
 use authrim_spin::store as wit;
-use authrim_spin::wasi_http::{read_request, send_response};
+use authrim_spin::wasi_http::{self, read_request, send_response};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -248,6 +251,14 @@ impl Store for SpinStore {
             authrim_oauth::client_lookup::MAX_JWKS_BYTES,
         ))
     }
+
+    fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>> {
+        match wit::encryption_keys::agree(kid, x, y) {
+            Ok(z) => Ok(Some(z)),
+            Err(wit::types::StoreError::Invalid(_)) => Ok(None),
+            Err(e) => Err(fail("encryption-keys.agree", e)),
+        }
+    }
 }
 
 fn config() -> Result<Config, OAuthError> {
@@ -255,6 +266,31 @@ fn config() -> Result<Config, OAuthError> {
         crate::log(&e);
         OAuthError::server_error()
     })
+}
+
+/// Largest JWK Set document accepted from a client's `jwks_uri`.
+const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+/// GETs what `jar::wanted` named. Only hosts in op-auth's
+/// `allowed_outbound_hosts` (spin.toml; none by default) are reachable;
+/// timeouts are the host's.
+async fn fetch(wanted: &Wanted) -> Fetched {
+    let mut fetched = Fetched::default();
+    if let Some(uri) = &wanted.jwks_uri {
+        let accept = "application/jwk-set+json, application/json";
+        fetched.jwks = Some(get(uri, accept, MAX_JWKS_BYTES).await);
+    }
+    if let Some(uri) = &wanted.request_uri {
+        let accept = "application/oauth-authz-req+jwt, application/jwt";
+        fetched.request_object = Some(get(uri, accept, MAX_REQUEST_OBJECT_BYTES).await);
+    }
+    fetched
+}
+
+async fn get(uri: &str, accept: &str, max_bytes: usize) -> Result<String, String> {
+    let (authority, path) =
+        split_https_uri(uri).ok_or_else(|| format!("{uri} is not an https URL"))?;
+    wasi_http::get_https_text(authority, &path, accept, max_bytes).await
 }
 
 fn now() -> i64 {
@@ -279,12 +315,27 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
                 dpop: raw.dpop.as_deref(),
                 body: &raw.body,
             };
+            let now = now();
+            let nothing = Fetched::default();
             let env = Env {
                 store: &SpinStore,
                 config: &config,
-                now: now(),
+                now,
+                fetched: &nothing,
             };
-            endpoints::handle(&env, &request)
+            match jar::wanted(&env, &request) {
+                Ok(wanted) => {
+                    let fetched = fetch(&wanted).await;
+                    endpoints::handle(
+                        &Env {
+                            fetched: &fetched,
+                            ..env
+                        },
+                        &request,
+                    )
+                }
+                Err(e) => crate::html::error_page(&e),
+            }
         }
         (Err(e), _) | (_, Err(e)) => crate::html::error_page(&e),
     };

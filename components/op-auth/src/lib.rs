@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod hint;
 pub mod interaction;
+pub mod jar;
 pub mod keys;
 pub mod pages;
 pub mod request;
@@ -35,6 +36,8 @@ pub struct Env<'a> {
     pub config: &'a config::Config,
     /// UNIX seconds.
     pub now: i64,
+    /// What the component fetched for this request (`jar::wanted`).
+    pub fetched: &'a jar::Fetched,
 }
 
 /// `typ` of JARM response JWTs (JARM defines none; RFC 7519 §5.1's `JWT`).

@@ -157,4 +157,10 @@ pub trait Store {
     /// which reaches only op-auth's `allowed_outbound_hosts`. The error is
     /// for the log.
     fn fetch_jwks(&self, uri: &str) -> Result<String, String>;
+
+    /// `encryption-keys.agree`: the ECDH shared secret of the OP's
+    /// encryption key (`kid` when named) and a JWE's ephemeral point;
+    /// `None` when the store refuses them as not its key (the client's
+    /// mistake, not a fault).
+    fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>>;
 }

@@ -25,6 +25,8 @@ pub struct MemoryStore {
     pub consents: RefCell<Vec<Consent>>,
     pub rates: RefCell<HashMap<String, (i64, u32)>>,
     pub jwks: RefCell<String>,
+    /// The OP's encryption key (`encryption-keys`), kid `enc-test`.
+    pub enc_key: RefCell<Option<authrim_jose::SigningKey>>,
     /// Secrets for `verify_secret_mac`, by client id.
     pub mac_secrets: RefCell<HashMap<String, Vec<u8>>>,
     /// Documents `fetch_jwks` serves, by URL, and how often it was called.
@@ -277,6 +279,14 @@ impl Store for MemoryStore {
             .get(uri)
             .cloned()
             .ok_or_else(|| format!("GET {uri}: status 404"))
+    }
+
+    fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>> {
+        let key = self.enc_key.borrow();
+        let Some(key) = key.as_ref().filter(|_| kid.is_none_or(|k| k == "enc-test")) else {
+            return Ok(None);
+        };
+        Ok(key.ecdh(x, y).ok().map(|z| z.to_vec()))
     }
 }
 

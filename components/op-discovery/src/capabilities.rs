@@ -9,6 +9,7 @@ use authrim_oauth::claims::STANDARD_CLAIMS;
 use authrim_oauth::device::DEVICE_CODE_GRANT_TYPE;
 use authrim_oauth::encryption::{ContentEnc, KeyAlg};
 use authrim_oauth::pkce::METHODS_SUPPORTED;
+use authrim_oauth::request_object::{ENCRYPTION_ALGS, SIGNING_ALGS};
 use authrim_oauth::response_mode::ResponseMode;
 use authrim_protocol::discovery::{
     BackchannelCapabilities, Capabilities, CoreCapabilities, ManagementCapabilities,
@@ -84,6 +85,11 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             // authrim-jose's JWE, for ID Tokens (op-token) and UserInfo.
             encryption_algs: KeyAlg::ALL.iter().map(|a| a.to_string()).collect(),
             encryption_encs: ContentEnc::ALL.iter().map(|e| e.to_string()).collect(),
+            // op-auth (RFC 9101): signed, and optionally encrypted to the
+            // OP's P-256 key (op-store `encryption-keys`).
+            request_object_signing_algs: SIGNING_ALGS.iter().map(|a| a.to_string()).collect(),
+            request_object_encryption_algs: ENCRYPTION_ALGS.iter().map(|a| a.to_string()).collect(),
+            request_object_encryption_encs: ContentEnc::ALL.iter().map(|e| e.to_string()).collect(),
         }),
         management: Some(ManagementCapabilities {
             client_auth_methods: strings(CLIENT_AUTH_METHODS),

@@ -158,6 +158,12 @@ impl wit::keys::Guest for Store {
     }
 }
 
+impl wit::encryption_keys::Guest for Store {
+    fn agree(kid: Option<String>, epk_x: Vec<u8>, epk_y: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        with_keys(|db, env| crate::enc_keys::agree(db, env, kid.as_deref(), &epk_x, &epk_y))
+    }
+}
+
 impl wit::clients::Guest for Store {
     fn get(client_id: String) -> Result<Option<Client>, StoreError> {
         with_db(|db| clients::get(db, &client_id))

@@ -176,7 +176,8 @@ pub fn ensure_keys(db: &dyn Sql, env: &KeyEnv<'_>) -> Result<Vec<KeyInfo>, Store
         .collect())
 }
 
-/// The JWK Set of every published key, newest first.
+/// The JWK Set of every published signing key, newest first, then the
+/// encryption key.
 pub fn jwks(db: &dyn Sql, env: &KeyEnv<'_>) -> Result<String, StoreError> {
     let keys = ensured(db, env)?;
     let mut out = String::from(r#"{"keys":["#);
@@ -189,6 +190,10 @@ pub fn jwks(db: &dyn Sql, env: &KeyEnv<'_>) -> Result<String, StoreError> {
         }
         out.push_str(&k.public_jwk);
     }
+    // The encryption key for request objects (`enc_keys`), `use: enc`.
+    let (_, enc_jwk) = crate::enc_keys::ensure(db, env)?;
+    out.push(',');
+    out.push_str(&enc_jwk);
     out.push_str("]}");
     Ok(out)
 }

@@ -32,6 +32,7 @@ pub mod codes;
 pub mod consents;
 pub mod device_grants;
 pub mod dpop;
+pub mod enc_keys;
 pub mod grants;
 mod json;
 pub mod keys;

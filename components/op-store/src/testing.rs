@@ -18,6 +18,7 @@ pub const SCHEMA: &str = concat!(
     "\n",
     include_str!("../../../migrations/0005_ciba.sql"),
     include_str!("../../../migrations/0007_trusted_issuers.sql"),
+    include_str!("../../../migrations/0008_jar.sql"),
     include_str!("../../../migrations/0009_frontenc.sql"),
 );
 

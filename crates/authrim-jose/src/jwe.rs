@@ -7,8 +7,9 @@
 //! Content encryption (RFC 7518 §5): `A128GCM`, `A256GCM`,
 //! `A128CBC-HS256`, `A256CBC-HS512`.
 //!
-//! Only encryption: the OP never decrypts what it sends. The tests decrypt
-//! with independent code (the `rsa` crate's OAEP, RFC test vectors).
+//! The OP never decrypts what it sends; the tests decrypt with independent
+//! code (the `rsa` crate's OAEP, RFC test vectors). What it receives
+//! (encrypted request objects) is decrypted by [`decrypt`].
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use aes_gcm::aead::AeadInPlace;
@@ -448,6 +449,8 @@ fn cbc_tag<M: Mac + KeyInit>(
     mac.update(&((aad.len() as u64) * 8).to_be_bytes());
     Ok(mac.finalize().into_bytes()[..len].to_vec())
 }
+
+pub mod decrypt;
 
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,25 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
+    /// The ECDH shared secret Z (RFC 7518 §4.6) of this P-256 key and the
+    /// point (`x`, `y`), for decrypting a JWE addressed to it. Refuses
+    /// points not on the curve (invalid-curve attacks) and RSA keys.
+    pub fn ecdh(&self, x: &[u8; 32], y: &[u8; 32]) -> Result<Zeroizing<[u8; 32]>, JoseError> {
+        let SigningKey::Es256(key) = self else {
+            return Err(JoseError::Key("ECDH needs a P-256 key"));
+        };
+        let mut sec1 = [0u8; 65];
+        sec1[0] = 0x04;
+        sec1[1..33].copy_from_slice(x);
+        sec1[33..].copy_from_slice(y);
+        let point = p256::PublicKey::from_sec1_bytes(&sec1)
+            .map_err(|_| JoseError::Key("not a point on P-256"))?;
+        let shared = p256::ecdh::diffie_hellman(key.as_nonzero_scalar(), point.as_affine());
+        let mut z = Zeroizing::new([0u8; 32]);
+        z.copy_from_slice(shared.raw_secret_bytes());
+        Ok(z)
+    }
+
     /// Generates a fresh key: RSA-2048 with e = 65537 (about a second in a
     /// component; do it once, never on a request path), or a P-256 key.
     pub fn generate(alg: Alg) -> Result<Self, JoseError> {

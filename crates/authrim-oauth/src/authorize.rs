@@ -589,8 +589,10 @@ fn check_response_mode_fits(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     Ok(())
 }
 
-/// Request objects are not supported yet; `request_uri` only as a PAR
-/// reference, resolved by [`start`], and never inside a pushed request.
+/// Request objects are resolved by the caller before validation
+/// (`request_object::verify`: their parameters are validated here, never
+/// `request` itself); `request_uri` only as a PAR reference, resolved by
+/// [`start`], and never inside a pushed request.
 fn check_request_object(cx: &mut Cx<'_>) -> Result<(), OAuthError> {
     if cx.params.contains("request") {
         return Err(OAuthError::with_description(

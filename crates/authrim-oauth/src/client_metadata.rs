@@ -446,6 +446,23 @@ pub struct ClientMetadata {
     /// CIBA Core §4: the client sends `user_code` with its requests.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_user_code_parameter: bool,
+    /// OIDC Registration §2: the alg every request object of this client
+    /// is signed with (RS256 or ES256).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<JwsAlg>,
+    /// RFC 9101 §10.5: every authorization request of this client comes
+    /// as a signed request object (`request`, or PAR with `request`).
+    pub require_signed_request_object: bool,
+    /// OIDC Registration §2: the https `request_uri` values this client
+    /// may send (exact match).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub request_uris: Vec<String>,
+    /// OIDC Registration §2: request objects of this client are encrypted
+    /// to the OP's key with this `alg` (an ECDH-ES variant) and `enc`.
+    #[serde(skip_serializing_if = "Option::is_none", with = "key_alg_serde")]
+    pub request_object_encryption_alg: Option<KeyAlg>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "content_enc_serde")]
+    pub request_object_encryption_enc: Option<ContentEnc>,
 }
 
 impl Default for ClientMetadata {
@@ -485,6 +502,11 @@ impl Default for ClientMetadata {
             backchannel_token_delivery_mode: None,
             backchannel_client_notification_endpoint: None,
             backchannel_user_code_parameter: false,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
+            request_uris: Vec::new(),
+            request_object_encryption_alg: None,
+            request_object_encryption_enc: None,
         }
     }
 }
@@ -552,6 +574,10 @@ impl ClientMetadata {
             (
                 metadata.authorization_encrypted_response_alg,
                 &mut metadata.authorization_encrypted_response_enc,
+            ),
+            (
+                metadata.request_object_encryption_alg,
+                &mut metadata.request_object_encryption_enc,
             ),
         ] {
             if alg.is_some() && enc.is_none() {
@@ -632,6 +658,17 @@ impl ClientMetadata {
             // discovery lists no signing algs for them).
             "backchannel_authentication_request_signing_alg" => {
                 return Err("signed backchannel authentication requests are not supported".into())
+            }
+            "request_object_signing_alg" => {
+                self.request_object_signing_alg = Some(JwsAlg::from_value(v)?)
+            }
+            "require_signed_request_object" => self.require_signed_request_object = boolean(v)?,
+            "request_uris" => self.request_uris = list(v, string)?,
+            "request_object_encryption_alg" => {
+                self.request_object_encryption_alg = Some(key_alg(v)?)
+            }
+            "request_object_encryption_enc" => {
+                self.request_object_encryption_enc = Some(content_enc(v)?)
             }
             _ => {}
         }
@@ -868,6 +905,7 @@ impl ClientMetadata {
             ));
         }
         self.validate_encryption()?;
+        self.validate_request_objects()?;
         for (name, uri) in [
             ("client_uri", &self.client_uri),
             ("logo_uri", &self.logo_uri),
@@ -951,6 +989,48 @@ impl ClientMetadata {
                     )));
                 }
                 _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 9101 / OIDC Registration §2: request objects are signed with
+    /// RS256 or ES256 by a key the client registered; `request_uris` are
+    /// https URLs (a fragment is allowed: OIDC Core §6.2 uses it to tell
+    /// versions apart).
+    fn validate_request_objects(&self) -> Result<(), OAuthError> {
+        if self.request_object_signing_alg.is_some_and(JwsAlg::is_hmac) {
+            return Err(invalid_metadata(
+                "request_object_signing_alg must be RS256 or ES256",
+            ));
+        }
+        let signs = self.request_object_signing_alg.is_some() || self.require_signed_request_object;
+        if signs && self.jwks.is_none() && self.jwks_uri.is_none() {
+            return Err(invalid_metadata(
+                "signed request objects need jwks or jwks_uri",
+            ));
+        }
+        match (
+            self.request_object_encryption_alg,
+            self.request_object_encryption_enc,
+        ) {
+            (None, Some(_)) => {
+                return Err(invalid_metadata(
+                    "request_object_encryption_enc needs request_object_encryption_alg",
+                ))
+            }
+            // The OP has a P-256 key for ECDH-ES only.
+            (Some(alg), _) if alg.kty() != "EC" => return Err(invalid_metadata(
+                "request_object_encryption_alg must be ECDH-ES, ECDH-ES+A128KW or ECDH-ES+A256KW",
+            )),
+            _ => {}
+        }
+        for uri in &self.request_uris {
+            let ok = uri.len() <= crate::authorize::MAX_REQUEST_URI_LEN
+                && parse_uri(uri.split('#').next().unwrap_or(uri))
+                    .is_ok_and(|u| u.scheme == "https" && u.host.is_some_and(|h| !h.is_empty()));
+            if !ok {
+                return Err(invalid_metadata("request_uris must be https URLs"));
             }
         }
         Ok(())
@@ -1905,6 +1985,61 @@ mod tests {
         ] {
             let e = ClientMetadata::from_json(json).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{json}");
+        }
+    }
+
+    #[test]
+    fn request_object_metadata() {
+        let jwks = format!(r#""jwks": {{"keys": [{EC_JWK}]}}"#);
+        let m = parse(&format!(
+            r#"{{"redirect_uris": ["https://c.example/cb"], {jwks},
+                "request_object_signing_alg": "ES256", "require_signed_request_object": true,
+                "request_uris": ["https://c.example/r.jwt#v2", "https://c.example/s"]}}"#
+        ));
+        m.validate().unwrap();
+        assert_eq!(m.request_object_signing_alg, Some(JwsAlg::ES256));
+        assert!(m.require_signed_request_object);
+        assert_eq!(m.request_uris.len(), 2);
+        let stored = serde_json::to_string(&m).unwrap();
+        assert_eq!(parse(&stored), m, "round-trips");
+        let defaults = parse(r#"{"redirect_uris": ["https://c.example/cb"]}"#);
+        assert_eq!(defaults.request_object_signing_alg, None);
+        assert!(!defaults.require_signed_request_object && defaults.request_uris.is_empty());
+        // Encryption to the OP's P-256 key; enc defaults to A128CBC-HS256.
+        let enc = parse(
+            r#"{"redirect_uris": ["https://c.example/cb"], "request_object_encryption_alg": "ECDH-ES+A128KW"}"#,
+        );
+        enc.validate().unwrap();
+        assert_eq!(
+            (
+                enc.request_object_encryption_alg,
+                enc.request_object_encryption_enc
+            ),
+            (Some(KeyAlg::EcdhEsA128Kw), Some(ContentEnc::A128CbcHs256))
+        );
+
+        for bad in [
+            r#""request_uris": ["http://c.example/r"]"#.to_string(),
+            r#""request_uris": ["/relative"]"#.to_string(),
+            r#""request_uris": "https://c.example/r""#.to_string(),
+            format!(
+                r#""request_uris": ["https://c.example/{}"]"#,
+                "x".repeat(600)
+            ),
+            format!(r#"{jwks}, "request_object_signing_alg": "HS256""#),
+            r#""request_object_signing_alg": "none""#.to_string(),
+            r#""request_object_signing_alg": "RS256""#.to_string(),
+            r#""require_signed_request_object": true"#.to_string(),
+            r#""require_signed_request_object": "yes""#.to_string(),
+            r#""request_object_encryption_alg": "RSA-OAEP-256""#.to_string(),
+            r#""request_object_encryption_alg": "dir""#.to_string(),
+            r#""request_object_encryption_enc": "A128GCM""#.to_string(),
+        ] {
+            let json = format!(r#"{{"redirect_uris": ["https://c.example/cb"], {bad}}}"#);
+            let e = ClientMetadata::from_json(&json)
+                .and_then(|m| m.validate())
+                .unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidClientMetadata, "{bad}");
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod claims;
 pub mod front_channel;
 pub mod id_token;
 pub mod id_token_hint;
+pub mod request_object;
 pub mod response_mode;
 pub mod scope;
 

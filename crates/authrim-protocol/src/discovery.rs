@@ -60,6 +60,13 @@ pub struct CoreCapabilities {
     /// JWE `alg` and `enc` values for ID Tokens and UserInfo responses.
     pub encryption_algs: Vec<String>,
     pub encryption_encs: Vec<String>,
+    /// RFC 9101: algs of signed request objects (`request`, and
+    /// `request_uri` values the client registered); empty when request
+    /// objects are not accepted.
+    pub request_object_signing_algs: Vec<String>,
+    /// RFC 9101 §6.1: JWE `alg` and `enc` of encrypted request objects.
+    pub request_object_encryption_algs: Vec<String>,
+    pub request_object_encryption_encs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,6 +165,16 @@ pub struct ProviderMetadata {
     pub request_parameter_supported: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri_parameter_supported: Option<bool>,
+    /// OIDC Discovery §3: only registered `request_uri` values are used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_request_uri_registration: Option<bool>,
+    /// RFC 9101 §10.1 / OIDC Discovery §3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_encryption_alg_values_supported: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_object_encryption_enc_values_supported: Option<Vec<String>>,
     /// RFC 9207.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
@@ -203,8 +220,20 @@ fn common(issuer: &Issuer, caps: &Capabilities) -> ProviderMetadata {
         m.prompt_values_supported = Some(core.prompt_values.clone());
         m.claims_supported = Some(core.claims.clone());
         m.claims_parameter_supported = Some(true);
-        m.request_parameter_supported = Some(false);
-        m.request_uri_parameter_supported = Some(false);
+        let request_objects = !core.request_object_signing_algs.is_empty();
+        m.request_parameter_supported = Some(request_objects);
+        m.request_uri_parameter_supported = Some(request_objects);
+        if request_objects {
+            m.require_request_uri_registration = Some(true);
+            m.request_object_signing_alg_values_supported =
+                Some(core.request_object_signing_algs.clone());
+            if !core.request_object_encryption_algs.is_empty() {
+                m.request_object_encryption_alg_values_supported =
+                    Some(core.request_object_encryption_algs.clone());
+                m.request_object_encryption_enc_values_supported =
+                    Some(core.request_object_encryption_encs.clone());
+            }
+        }
         m.authorization_response_iss_parameter_supported = Some(true);
         m.dpop_signing_alg_values_supported = Some(
             crate::error::DPOP_ALGS
@@ -323,6 +352,24 @@ mod tests {
             "https://id.example.com/device_authorization"
         );
         assert_eq!(doc["request_uri_parameter_supported"], false);
+        assert!(doc
+            .get("request_object_signing_alg_values_supported")
+            .is_none());
+        let jar = Capabilities {
+            core: Some(CoreCapabilities {
+                request_object_signing_algs: vec!["RS256".into()],
+                ..CoreCapabilities::default()
+            }),
+            ..caps.clone()
+        };
+        let doc = to_json(&openid_configuration(&issuer(), &jar));
+        assert_eq!(doc["request_parameter_supported"], true);
+        assert_eq!(doc["request_uri_parameter_supported"], true);
+        assert_eq!(doc["require_request_uri_registration"], true);
+        assert_eq!(
+            doc["request_object_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
         assert_eq!(
             doc["introspection_endpoint_auth_methods_supported"],
             json!(["client_secret_basic"]),

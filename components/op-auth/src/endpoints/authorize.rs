@@ -10,6 +10,11 @@
 //!    its checks. `ShowToUser` errors render the error page (400) and never
 //!    redirect; every other error goes to the verified redirect URI in
 //!    the response mode, with `state` and `iss`.
+//!    A request object (`request`, or a registered https `request_uri`)
+//!    is verified by `jar::resolve` and its parameters are the request
+//!    (RFC 9101 §5); its errors are shown, not redirected. A client with
+//!    `require_signed_request_object` that sent none gets
+//!    `invalid_request` at its (verified) redirect URI.
 //! 3. `check_id_token_hint`: our signature, our `iss`, `aud` has the client.
 //! 4. The session from the cookie, then `flow::proceed` (login, consent,
 //!    code).
@@ -19,12 +24,13 @@ use crate::flow::{self, Pending};
 use crate::hint;
 use crate::html;
 use crate::interaction::Interaction;
+use crate::jar;
 use crate::request::Request;
 use crate::Env;
 use authrim_oauth::authorize::{self, AuthorizeError, ClientRef, ErrorDisposition, Origin, Start};
 use authrim_oauth::form::Params;
 use authrim_protocol::secret::hash_token;
-use authrim_protocol::{HttpResponse, OAuthError};
+use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
 /// The op-store `one-time` namespace of pushed requests, keyed by the
 /// SHA-256 of the `request_uri`.
@@ -79,8 +85,21 @@ fn resolve(env: &Env, params: &Params) -> Result<Result<Resolved, AuthorizeError
     let Some((_, metadata)) = flow::load_client(env, client_id.as_str())? else {
         return Ok(Err(AuthorizeError::unknown_client()));
     };
+    let client_ref = ClientRef {
+        client_id: &client_id,
+        metadata: &metadata,
+    };
+    let mut from_object = pushed.is_some();
     let (params, origin) = match &pushed {
-        None => (params.clone(), Origin::Authorize),
+        None => match jar::resolve(env, &client_id, &metadata, params) {
+            Ok(Some(inside)) => {
+                from_object = true;
+                (inside, Origin::Authorize)
+            }
+            Ok(None) => (params.clone(), Origin::Authorize),
+            Err(e) if e.code == ErrorCode::ServerError => return Err(e),
+            Err(e) => return Ok(Err(AuthorizeError::show_to_user(e))),
+        },
         Some(uri) => {
             let Some(raw) = env
                 .store
@@ -107,12 +126,15 @@ fn resolve(env: &Env, params: &Params) -> Result<Result<Resolved, AuthorizeError
             )
         }
     };
-    let client = ClientRef {
-        client_id: &client_id,
-        metadata: &metadata,
-    };
     Ok(
-        match authorize::validate(&params, client, origin, &env.config.authorize_config()) {
+        match authorize::validate(&params, client_ref, origin, &env.config.authorize_config()) {
+            // Pushed requests were held to it at the PAR endpoint.
+            Ok(request) if metadata.require_signed_request_object && !from_object => {
+                Err(AuthorizeError {
+                    error: jar::unsigned_refused(),
+                    disposition: request.error_disposition(),
+                })
+            }
             Ok(request) => Ok((
                 Pending {
                     request,

@@ -7,7 +7,10 @@
 //! issuer, the token endpoint and this endpoint; an assertion's `jti` is
 //! recorded as used); the request's checks (`authorize::validate` with
 //! `Origin::PushedAuthorizationEndpoint`: every error is a direct JSON
-//! answer). The parameters (without the client's credentials) are stored
+//! answer). A `request` parameter (RFC 9126 §3) is a signed request
+//! object, verified by `jar::resolve` (its client_id must be the
+//! authenticated client); its parameters are then what is pushed. The
+//! parameters (without the client's credentials) are stored
 //! for [`PAR_TTL`] under the SHA-256 of the `request_uri`; the answer is
 //! `201 {"request_uri", "expires_in"}`.
 //!
@@ -18,13 +21,13 @@
 //! which binds the code. A `dpop_jkt` for another key is refused
 //! (`invalid_dpop_proof`).
 //!
-//! `private_key_jwt` works with keys registered by value (`jwks`); a
-//! `jwks_uri` is not fetched here.
+//! `private_key_jwt` works with keys registered by value (`jwks`): a
+//! `jwks_uri` is fetched only for request objects (`jar::wanted`).
 
 use super::authorize::PAR_NAMESPACE;
 use crate::config::PAR_TTL;
 use crate::request::Request;
-use crate::{flow, new_token, Env};
+use crate::{flow, jar, new_token, Env};
 use authrim_oauth::authorize::{self, ClientRef, Origin, PAR_REQUEST_URI_PREFIX};
 use authrim_oauth::client_auth::{
     AssertionRules, ClientCredentials, RegisteredClient, SecretMac, UsedAssertion, JTI_NAMESPACE,
@@ -166,7 +169,18 @@ fn run(env: &Env, req: &Request) -> Result<HttpResponse, OAuthError> {
         // authenticate() refuses unknown clients; never reached.
         return Err(credentials.error("client authentication failed"));
     };
-    let mut pushed = request_params(&params, client_id.as_str())?;
+    // RFC 9126 §2.1: a request_uri cannot be pushed (validate says so);
+    // a request object can (§3), and is then the whole request.
+    let inside = if params.contains("request_uri") {
+        None
+    } else {
+        jar::resolve(env, &client_id, metadata, &params)?
+    };
+    let mut pushed = match inside {
+        Some(inside) => inside,
+        None if metadata.require_signed_request_object => return Err(jar::unsigned_refused()),
+        None => request_params(&params, client_id.as_str())?,
+    };
     if let Some(header) = req.dpop {
         pushed = bind_to_proof(env, header, pushed)?;
     }

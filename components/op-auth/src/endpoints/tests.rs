@@ -36,6 +36,7 @@ struct World {
     store: MemoryStore,
     config: Config,
     now: std::cell::Cell<i64>,
+    fetched: std::cell::RefCell<crate::jar::Fetched>,
 }
 
 #[derive(Default)]
@@ -72,6 +73,7 @@ impl World {
                 dpop_require_nonce: false,
             },
             now: std::cell::Cell::new(NOW),
+            fetched: Default::default(),
         }
     }
 
@@ -80,6 +82,7 @@ impl World {
             store: &self.store,
             config: &self.config,
             now: self.now.get(),
+            fetched: &self.fetched.borrow(),
         };
         handle(&env, &r)
     }
@@ -549,6 +552,12 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
             "client_id=c1&request_uri=urn%3Aietf%3Aparams%3Aoauth%3Arequest_uri%3Anope".into(),
             "invalid_request_uri",
         ),
+        // A request object is checked before any redirect URI is trusted.
+        (format!("{AUTHZ}&request=e30"), "invalid_request_object"),
+        (
+            format!("{AUTHZ}&request_uri=https%3A%2F%2Fclient.example.org%2Fr"),
+            "invalid_request_uri",
+        ),
     ];
     for (q, code) in table {
         let (status, body) = page(&q);
@@ -569,7 +578,6 @@ fn client_and_redirect_errors_are_pages_other_errors_redirect() {
         ),
         (format!("{AUTHZ}&prompt=none+login"), "invalid_request"),
         (format!("{AUTHZ}&max_age=-1"), "invalid_request"),
-        (format!("{AUTHZ}&request=e30"), "request_not_supported"),
         (
             format!("{AUTHZ}&id_token_hint=not.a.jwt"),
             "invalid_request",
@@ -1125,4 +1133,230 @@ fn par_checks_a_dpop_proof_after_client_authentication() {
     }
     assert!(w.store.one_time.borrow().is_empty());
     assert!(w.store.used.borrow().is_empty());
+}
+
+/// A request object of `client` signed with the test RSA key (kid `k1`).
+fn request_object(client: &str, jti: &str) -> String {
+    let claims = serde_json::json!({
+        "iss": client, "aud": "https://id.example.com", "client_id": client,
+        "exp": NOW + 300, "iat": NOW, "jti": jti,
+        "response_type": "code", "redirect_uri": CB, "scope": "openid",
+        "state": "inside", "nonce": "n1",
+    });
+    let key = authrim_jose::test_keys::rsa();
+    authrim_jose::jws::sign_compact(&key, "k1", None, claims.to_string().as_bytes()).unwrap()
+}
+
+fn client_jwks() -> String {
+    let key = authrim_jose::test_keys::rsa();
+    format!(
+        r#"{{"keys":[{}]}}"#,
+        key.public_key().to_jwk_json("k1", authrim_jose::Alg::RS256)
+    )
+}
+
+/// `jar-uri` registered a jwks_uri and a request_uri: both are fetched by
+/// the component (`jar::wanted`), and the logic uses what was fetched.
+fn jar_world() -> World {
+    let w = World::new();
+    w.store.add_client(
+        "jar-uri",
+        Some(&hash_token(SECRET)),
+        r#"{"redirect_uris":["https://client.example.org/cb"],
+            "jwks_uri":"https://client.example.org/jwks.json",
+            "request_uris":["https://client.example.org/r.jwt#v1"]}"#,
+    );
+    w
+}
+
+const REGISTERED_URI: &str = "https%3A%2F%2Fclient.example.org%2Fr.jwt%23v1";
+
+#[test]
+fn what_the_component_fetches() {
+    let w = jar_world();
+    let wanted = |method: &str, path: &str, query: &str, body: &str, auth: Option<&str>| {
+        let env = Env {
+            store: &w.store,
+            config: &w.config,
+            now: NOW,
+            fetched: &crate::jar::Fetched::default(),
+        };
+        crate::jar::wanted(
+            &env,
+            &Request {
+                method,
+                path,
+                query,
+                content_type: Some("application/x-www-form-urlencoded"),
+                authorization: auth,
+                body: body.as_bytes(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let jwks_uri = Some("https://client.example.org/jwks.json".to_string());
+    let got = wanted(
+        "GET",
+        "/authorize",
+        "client_id=jar-uri&request=x.y.z",
+        "",
+        None,
+    );
+    assert_eq!(
+        (got.jwks_uri.clone(), got.request_uri),
+        (jwks_uri.clone(), None)
+    );
+    let got = wanted(
+        "GET",
+        "/authorize",
+        &format!("client_id=jar-uri&request_uri={REGISTERED_URI}"),
+        "",
+        None,
+    );
+    assert_eq!(
+        got.request_uri.as_deref(),
+        Some("https://client.example.org/r.jwt#v1")
+    );
+    // Unregistered (even a prefix of a registered one): never fetched.
+    for q in [
+        "client_id=jar-uri&request_uri=https%3A%2F%2Fevil.example%2Fr.jwt",
+        "client_id=jar-uri&request_uri=https%3A%2F%2Fclient.example.org%2Fr.jwt",
+    ] {
+        assert_eq!(
+            wanted("GET", "/authorize", q, "", None).request_uri,
+            None,
+            "{q}"
+        );
+    }
+    // Nothing without a request object, for an unknown client, elsewhere.
+    let none = crate::jar::Wanted::default();
+    assert_eq!(wanted("GET", "/authorize", AUTHZ, "", None), none);
+    assert_eq!(
+        wanted(
+            "GET",
+            "/authorize",
+            "client_id=nope&request=x.y.z",
+            "",
+            None
+        ),
+        none
+    );
+    assert_eq!(
+        wanted("GET", "/login", "client_id=jar-uri&request=x.y.z", "", None),
+        none
+    );
+    // PAR: the client from HTTP Basic; a request_uri is not fetched there.
+    let auth = basic("jar-uri", SECRET);
+    let got = wanted("POST", "/as/par", "", "request=x.y.z", Some(&auth));
+    assert_eq!(got.jwks_uri, jwks_uri);
+    let got = wanted(
+        "POST",
+        "/as/par",
+        "",
+        &format!("request_uri={REGISTERED_URI}"),
+        Some(&auth),
+    );
+    assert_eq!(got, none);
+}
+
+#[test]
+fn request_objects_from_fetched_documents() {
+    let w = jar_world();
+    let mut b = Browser::default();
+    let by_value = |jti: &str| {
+        format!(
+            "/authorize?client_id=jar-uri&request={}",
+            request_object("jar-uri", jti)
+        )
+    };
+    // jwks_uri not fetched (no outbound host allowed): no key.
+    let r = w.get(&mut b, &by_value("a"));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+    w.fetched.borrow_mut().jwks = Some(Err("not allowed".into()));
+    let r = w.get(&mut b, &by_value("b"));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+    // With the fetched JWK Set it verifies: on to the login page.
+    w.fetched.borrow_mut().jwks = Some(Ok(client_jwks()));
+    let r = w.get(&mut b, &by_value("c"));
+    assert_eq!(r.status, 303, "{}", text(&r));
+
+    // By reference: the fetched request object is the request.
+    let by_ref = format!("/authorize?client_id=jar-uri&request_uri={REGISTERED_URI}");
+    let r = w.get(&mut b, &by_ref);
+    assert!(text(&r).contains(">invalid_request_uri<"), "{}", text(&r));
+    w.fetched.borrow_mut().request_object = Some(Err("status 404".into()));
+    let r = w.get(&mut b, &by_ref);
+    assert!(text(&r).contains(">invalid_request_uri<"), "{}", text(&r));
+    w.fetched.borrow_mut().request_object =
+        Some(Ok(format!("{}\n", request_object("jar-uri", "d"))));
+    let r = w.get(&mut b, &by_ref);
+    assert_eq!(r.status, 303, "{}", text(&r));
+    // The same object again: its jti was used.
+    let r = w.get(&mut b, &by_ref);
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+    // Another client's object behind the URI.
+    w.fetched.borrow_mut().request_object = Some(Ok(request_object("c1", "e")));
+    let r = w.get(&mut b, &by_ref);
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+}
+
+#[test]
+fn encrypted_request_objects_are_opened_by_the_store() {
+    use authrim_jose::jwe::{encrypt_compact, ContentEnc, KeyAlg};
+    use authrim_jose::{Alg, Jwk, SigningKey};
+    let w = jar_world();
+    w.fetched.borrow_mut().jwks = Some(Ok(client_jwks()));
+    let op = SigningKey::generate(Alg::ES256).unwrap();
+    let mut op_jwk = Jwk::parse(&op.public_key().to_jwk_json("enc-test", Alg::ES256)).unwrap();
+    op_jwk.alg = None;
+    op_jwk.use_ = Some("enc".into());
+    let seal = |jti: &str| {
+        let signed = request_object("jar-uri", jti);
+        encrypt_compact(
+            &op_jwk,
+            KeyAlg::EcdhEsA128Kw,
+            ContentEnc::A128Gcm,
+            Some("JWT"),
+            signed.as_bytes(),
+        )
+        .unwrap()
+    };
+    let mut b = Browser::default();
+    let at = |token: &str| format!("/authorize?client_id=jar-uri&request={token}");
+    // Before the store has the key: not for us.
+    let r = w.get(&mut b, &at(&seal("x1")));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
+    *w.store.enc_key.borrow_mut() = Some(op);
+    let r = w.get(&mut b, &at(&seal("x2")));
+    assert_eq!(r.status, 303, "{}", text(&r));
+    // The jti inside is single use like any other.
+    let token = seal("x3");
+    assert_eq!(w.get(&mut b, &at(&token)).status, 303);
+    let r = w.get(&mut b, &at(&token));
+    assert!(
+        text(&r).contains(">invalid_request_object<"),
+        "{}",
+        text(&r)
+    );
 }

@@ -83,8 +83,10 @@ fn jwks_is_public_only_and_verifies_what_we_sign() {
         assert!(!jwks.contains(private), "{private} in {jwks}");
     }
     let set = Jwks::parse(&jwks).unwrap();
-    assert_eq!(set.keys.len(), 2);
-    for k in &set.keys {
+    // Two signing keys, then the encryption key (`use: enc`, kid `enc-…`).
+    assert_eq!(set.keys.len(), 3);
+    assert_eq!(set.keys[2].use_.as_deref(), Some("enc"));
+    for k in &set.keys[..2] {
         assert_eq!(k.use_.as_deref(), Some("sig"));
         assert_eq!(
             k.kid.as_deref(),
@@ -325,4 +327,81 @@ fn concurrent_ensure_keys_creates_one_key_per_alg() {
         db.count("SELECT count(*) FROM signing_keys WHERE alg = 'RS256'"),
         1
     );
+}
+
+#[test]
+fn the_encryption_key_is_published_once_and_agrees() {
+    use crate::enc_keys;
+    let db = TestDb::new();
+    let env = Env::new();
+    let jwks = env.with(|e| keys::jwks(&db, e)).unwrap();
+    assert_eq!(jwks, env.with(|e| keys::jwks(&db, e)).unwrap(), "stable");
+    let parsed = Jwks::parse(&jwks).unwrap();
+    let enc: Vec<_> = parsed
+        .keys
+        .iter()
+        .filter(|k| k.use_.as_deref() == Some("enc"))
+        .collect();
+    assert_eq!(enc.len(), 1, "{jwks}");
+    assert_eq!(enc[0].alg, None);
+    assert!(!jwks.contains("\"d\""));
+    let kid = enc[0].kid.clone().unwrap();
+    // Never taken for a signature.
+    let ours = parsed
+        .keys
+        .iter()
+        .find(|k| k.kid.as_deref() == Some(&kid))
+        .unwrap();
+    assert!(!ours.allows(Alg::ES256));
+
+    // Z from the store equals Z computed by the sender with the public key.
+    let authrim_jose::PublicKey::P256 { x, y } = ours.key.clone() else {
+        panic!("P-256")
+    };
+    let sender = SigningKey::generate(Alg::ES256).unwrap();
+    let authrim_jose::PublicKey::P256 { x: ex, y: ey } = sender.public_key() else {
+        panic!("P-256")
+    };
+    let z_sender = sender.ecdh(&x, &y).unwrap();
+    let z_store = env
+        .with(|e| enc_keys::agree(&db, e, Some(&kid), &ex, &ey))
+        .unwrap();
+    assert_eq!(&z_store[..], &z_sender[..]);
+    assert_eq!(
+        env.with(|e| enc_keys::agree(&db, e, None, &ex, &ey))
+            .unwrap(),
+        z_store
+    );
+    // Another kid, a point off the curve, short coordinates: invalid.
+    for (kid, x, y) in [
+        (Some("enc-other"), &ex[..], &ey[..]),
+        (None, &[1u8; 32][..], &[2u8; 32][..]),
+        (None, &ex[..31], &ey[..]),
+    ] {
+        let e = env
+            .with(|e| enc_keys::agree(&db, e, kid, x, y))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Invalid(_)), "{e:?}");
+    }
+    // The private key is sealed under the master key.
+    let wrong = Env {
+        secret: "another master key: 32 bytes or more, never used",
+        ..Env::new()
+    };
+    let e = wrong
+        .with(|e| enc_keys::agree(&db, e, None, &ex, &ey))
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+}
+
+#[test]
+fn concurrent_jwks_creates_one_encryption_key() {
+    let path = TestDb::shared_file("enc-keys");
+    let results = race(&path, 4, |db, _| {
+        let env = Env::new();
+        env.with(|e| crate::enc_keys::ensure(db, e)).unwrap()
+    });
+    assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+    let db = TestDb::open(&path);
+    assert_eq!(db.count("SELECT count(*) FROM encryption_keys"), 1);
 }
