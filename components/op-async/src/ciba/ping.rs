@@ -116,10 +116,7 @@ mod tests {
             auth_req_id: "id".into(),
             token: "a token with spaces".into(),
         };
-        assert_eq!(
-            Notification::from_stored(&spaced.to_stored()),
-            Some(spaced)
-        );
+        assert_eq!(Notification::from_stored(&spaced.to_stored()), Some(spaced));
         for bad in ["t", " t", "id "] {
             assert_eq!(Notification::from_stored(bad), None, "{bad}");
         }
