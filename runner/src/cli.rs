@@ -549,10 +549,11 @@ async fn admin_issuer(client: &StoreClient, command: IssuerCommand) -> Result<()
                 }
                 None => None,
             };
-            if let Some(uri) = &jwks_uri {
-                if !uri.starts_with("https://") {
-                    return Err(format_err!("--jwks-uri must be an https URL"));
-                }
+            if jwks_uri
+                .as_ref()
+                .is_some_and(|u| !u.starts_with("https://"))
+            {
+                return Err(format_err!("--jwks-uri must be an https URL"));
             }
             let t = TrustedIssuer {
                 issuer: issuer.clone(),
