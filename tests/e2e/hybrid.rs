@@ -378,9 +378,10 @@ fn a_replayed_hybrid_code_revokes_the_front_channel_access_token() {
         let handles: Vec<_> = (0..6).map(|_| s.spawn(|| redeem(&code).status)).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        1,
+    // A replay that lands while the winner is still redeeming makes the
+    // winner fail too (`attach-grant`: nothing is issued), so none may win.
+    assert!(
+        statuses.iter().filter(|&&s| s == 200).count() <= 1,
         "{statuses:?}"
     );
     assert!(
