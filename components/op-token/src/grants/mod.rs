@@ -5,6 +5,7 @@
 pub mod authorization_code;
 pub mod ciba;
 pub mod client_credentials;
+pub mod decoupled;
 pub mod device_code;
 pub mod jwt_bearer;
 pub mod refresh_token;
