@@ -4,60 +4,19 @@
 //! `authrim_oauth::client_lookup`, over op-async's [`Store`].
 
 use authrim_oauth::client_auth::AssertionRules;
-use authrim_oauth::client_lookup::{self, AuthenticatedClient, ClientLookup, StoredClient};
+use authrim_oauth::client_lookup::{self, AuthenticatedClient};
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
 
-use crate::store::{fault, Store};
+use crate::store::Store;
 use crate::Env;
+use authrim_spin::client_records::Lookup;
 
-struct Lookup<'a, S>(&'a S);
-
-impl<S: Store> ClientLookup for Lookup<'_, S> {
-    fn client(&self, client_id: &str) -> Result<Option<StoredClient>, OAuthError> {
-        Ok(self
-            .0
-            .client(client_id)
-            .map_err(fault("clients.get"))?
-            .map(|c| StoredClient {
-                metadata_json: c.metadata_json,
-                secret_hash: c.secret_hash,
-            }))
-    }
-
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> bool {
-        self.0
-            .verify_secret_mac(client_id, alg, signing_input, mac)
-            .unwrap_or_else(|e| {
-                crate::log(&format!("store clients.verify-secret-mac: {e:?}"));
-                false
-            })
-    }
-
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, OAuthError> {
-        self.0
-            .mark_used(namespace, key, expires_at, now)
-            .map_err(fault("one-time.mark-used"))
-    }
-
-    async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-        self.0.fetch_jwks(uri).await
-    }
-
-    fn log(&self, message: &str) {
-        crate::log(message);
+/// The shared `ClientLookup` over this component's store.
+pub fn lookup<S: Store>(store: &S) -> Lookup<'_, S> {
+    Lookup {
+        records: store,
+        log: |message| eprintln!("op-async: {message}"),
     }
 }
 
@@ -76,6 +35,6 @@ pub async fn authenticate<S: Store>(
         issuer.endpoint("/token"),
         issuer.endpoint(path),
     ]);
-    client_lookup::authenticate_request(authorization, params, &Lookup(env.store), &rules, env.now)
+    client_lookup::authenticate_request(authorization, params, &lookup(env.store), &rules, env.now)
         .await
 }

@@ -24,7 +24,7 @@ const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 struct SpinStore;
 
-impl Store for SpinStore {
+impl authrim_spin::client_records::ClientRecords for SpinStore {
     fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         clients::get(client_id)
     }
@@ -61,7 +61,9 @@ impl Store for SpinStore {
         )
         .await
     }
+}
 
+impl Store for SpinStore {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         users::get(id)
     }

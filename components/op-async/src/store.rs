@@ -4,6 +4,7 @@
 //! the unit tests over memory. Failures are logged by the caller and
 //! answered as `server_error`.
 
+pub use authrim_spin::client_records::ClientRecords;
 use std::future::Future;
 
 use authrim_protocol::OAuthError;
@@ -14,26 +15,7 @@ pub use authrim_spin::store::sessions::Session;
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
 
-pub trait Store {
-    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
-    /// `clients.verify-secret-mac`.
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> Result<bool, StoreError>;
-    /// `one-time.mark-used`.
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError>;
-    /// GETs a client's `jwks_uri`; the error is for the log.
-    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
+pub trait Store: ClientRecords {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// `sessions.get-active`.
     fn active_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>, StoreError>;

@@ -98,7 +98,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl authrim_spin::client_records::ClientRecords for MemoryStore {
     fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         Ok(self.clients.borrow().get(client_id).cloned())
     }
@@ -115,7 +115,9 @@ impl Store for MemoryStore {
         let uri = uri.to_string();
         async move { Err(format!("no network in tests ({uri})")) }
     }
+}
 
+impl Store for MemoryStore {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.borrow().get(id).cloned())
     }

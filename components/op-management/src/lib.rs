@@ -105,30 +105,9 @@ mod component {
 
     struct SpinStore;
 
-    impl Store for SpinStore {
+    impl authrim_spin::client_records::ClientRecords for SpinStore {
         fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
             clients::get(client_id)
-        }
-
-        fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-            clients::create(client)
-        }
-
-        fn update_client(&self, client: &Client) -> Result<(), StoreError> {
-            clients::update(client)
-        }
-
-        fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
-            clients::delete(client_id)
-        }
-
-        fn set_secret(
-            &self,
-            client_id: &str,
-            secret: &str,
-            keep_for_mac: bool,
-        ) -> Result<(), StoreError> {
-            clients::set_secret(client_id, secret, keep_for_mac)
         }
 
         fn verify_secret_mac(
@@ -149,6 +128,42 @@ mod component {
             now: i64,
         ) -> Result<bool, StoreError> {
             one_time::mark_used(namespace, key, expires_at, now)
+        }
+
+        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+            let (authority, path) = crate::client::split_https_uri(uri)
+                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+            // Fails unless op-management's `allowed_outbound_hosts` lists the host.
+            wasi_http::get_https_text(
+                authority,
+                &path,
+                "application/jwk-set+json, application/json",
+                MAX_JWKS_BYTES,
+            )
+            .await
+        }
+    }
+
+    impl Store for SpinStore {
+        fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+            clients::create(client)
+        }
+
+        fn update_client(&self, client: &Client) -> Result<(), StoreError> {
+            clients::update(client)
+        }
+
+        fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+            clients::delete(client_id)
+        }
+
+        fn set_secret(
+            &self,
+            client_id: &str,
+            secret: &str,
+            keep_for_mac: bool,
+        ) -> Result<(), StoreError> {
+            clients::set_secret(client_id, secret, keep_for_mac)
         }
 
         fn check_access_token(
@@ -177,19 +192,6 @@ mod component {
 
         fn revoke_access_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
             grants::revoke_access_token(token_hash, now)
-        }
-
-        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-            let (authority, path) = crate::client::split_https_uri(uri)
-                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-            // Fails unless op-management's `allowed_outbound_hosts` lists the host.
-            wasi_http::get_https_text(
-                authority,
-                &path,
-                "application/jwk-set+json, application/json",
-                MAX_JWKS_BYTES,
-            )
-            .await
         }
     }
 }

@@ -3,15 +3,14 @@
 //! clients that registered a `jwks_uri`, one outbound HTTP GET. The
 //! component implements this over its imports; the unit tests over memory.
 
-use std::future::Future;
+pub use authrim_spin::client_records::ClientRecords;
 
 use authrim_protocol::OAuthError;
 pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::grants::Grant;
 pub use authrim_spin::store::types::StoreError;
 
-pub trait Store {
-    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+pub trait Store: ClientRecords {
     /// `clients.create`: `conflict` when the id is taken.
     fn create_client(&self, client: &Client) -> Result<(), StoreError>;
     /// `clients.update`.
@@ -25,22 +24,6 @@ pub trait Store {
         secret: &str,
         keep_for_mac: bool,
     ) -> Result<(), StoreError>;
-    /// `clients.verify-secret-mac`.
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> Result<bool, StoreError>;
-    /// `one-time.mark-used`: true for the first use.
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError>;
     /// `grants.check-access-token`.
     fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError>;
     /// `grants.find-by-refresh`.
@@ -51,8 +34,6 @@ pub trait Store {
     fn revoke_grant(&self, grant_id: &str, now: i64) -> Result<bool, StoreError>;
     /// `grants.revoke-access-token`.
     fn revoke_access_token(&self, token_hash: &str, now: i64) -> Result<bool, StoreError>;
-    /// GETs a client's `jwks_uri`; the error is for the log.
-    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
 }
 
 /// A store failure: logged with what was being done, answered as

@@ -119,11 +119,46 @@ impl FakeStore {
     }
 }
 
-impl Store for FakeStore {
+impl authrim_spin::client_records::ClientRecords for FakeStore {
     fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         Ok(self.clients.borrow().get(client_id).cloned())
     }
 
+    fn verify_secret_mac(
+        &self,
+        client_id: &str,
+        alg: &str,
+        signing_input: &[u8],
+        mac: &[u8],
+    ) -> Result<bool, StoreError> {
+        let alg = JwsAlg::parse(alg).ok_or(StoreError::Invalid("alg".into()))?;
+        Ok(self
+            .mac_secrets
+            .borrow()
+            .get(client_id)
+            .is_some_and(|s| HmacSecret(s).verify(alg, signing_input, mac)))
+    }
+
+    fn mark_used(
+        &self,
+        namespace: &str,
+        key: &str,
+        _expires_at: i64,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .used
+            .borrow_mut()
+            .insert((namespace.to_string(), key.to_string())))
+    }
+
+    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
+        let doc = self.jwks_documents.borrow().get(uri).cloned();
+        async move { doc.ok_or_else(|| format!("GET {uri}: unreachable")) }
+    }
+}
+
+impl Store for FakeStore {
     fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let mut clients = self.clients.borrow_mut();
         if clients.contains_key(&client.client_id) {
@@ -175,34 +210,6 @@ impl Store for FakeStore {
             macs.remove(client_id);
         }
         Ok(())
-    }
-
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> Result<bool, StoreError> {
-        let alg = JwsAlg::parse(alg).ok_or(StoreError::Invalid("alg".into()))?;
-        Ok(self
-            .mac_secrets
-            .borrow()
-            .get(client_id)
-            .is_some_and(|s| HmacSecret(s).verify(alg, signing_input, mac)))
-    }
-
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        _expires_at: i64,
-        _now: i64,
-    ) -> Result<bool, StoreError> {
-        Ok(self
-            .used
-            .borrow_mut()
-            .insert((namespace.to_string(), key.to_string())))
     }
 
     fn check_access_token(&self, token_hash: &str, now: i64) -> Result<Option<Grant>, StoreError> {
@@ -257,11 +264,6 @@ impl Store for FakeStore {
             }
             _ => false,
         })
-    }
-
-    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
-        let doc = self.jwks_documents.borrow().get(uri).cloned();
-        async move { doc.ok_or_else(|| format!("GET {uri}: unreachable")) }
     }
 }
 

@@ -9,7 +9,7 @@
 
 use authrim_jose::Jwks;
 use authrim_oauth::client_auth::AssertionRules;
-use authrim_oauth::client_lookup::{self, ClientLookup, StoredClient};
+use authrim_oauth::client_lookup;
 use authrim_oauth::encryption;
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
@@ -17,56 +17,14 @@ use authrim_protocol::OAuthError;
 pub use authrim_oauth::client_lookup::{split_https_uri, AuthenticatedClient as Client};
 
 use crate::env::Env;
-use crate::store::{fault, Store};
+use crate::store::Store;
+use authrim_spin::client_records::Lookup;
 
-/// [`ClientLookup`] over op-token's store.
-pub struct Lookup<'a, S>(pub &'a S);
-
-impl<S: Store> ClientLookup for Lookup<'_, S> {
-    fn client(&self, client_id: &str) -> Result<Option<StoredClient>, OAuthError> {
-        Ok(self
-            .0
-            .client(client_id)
-            .map_err(fault("clients.get"))?
-            .map(|c| StoredClient {
-                metadata_json: c.metadata_json,
-                secret_hash: c.secret_hash,
-            }))
-    }
-
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> bool {
-        self.0
-            .verify_secret_mac(client_id, alg, signing_input, mac)
-            .unwrap_or_else(|e| {
-                eprintln!("op-token: store clients.verify-secret-mac: {e:?}");
-                false
-            })
-    }
-
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, OAuthError> {
-        self.0
-            .mark_used(namespace, key, expires_at, now)
-            .map_err(fault("one-time.mark-used"))
-    }
-
-    async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-        self.0.fetch_jwks(uri).await
-    }
-
-    fn log(&self, message: &str) {
-        eprintln!("op-token: {message}");
+/// The shared `ClientLookup` over this component's store.
+pub fn lookup<S: Store>(store: &S) -> Lookup<'_, S> {
+    Lookup {
+        records: store,
+        log: |message| eprintln!("op-token: {message}"),
     }
 }
 
@@ -78,7 +36,7 @@ pub async fn authenticate<S: Store>(
     env: &Env,
 ) -> Result<Client, OAuthError> {
     let rules = AssertionRules::new(env.assertion_audiences());
-    client_lookup::authenticate_request(authorization, params, &Lookup(store), &rules, env.now)
+    client_lookup::authenticate_request(authorization, params, &lookup(store), &rules, env.now)
         .await
 }
 
@@ -94,7 +52,7 @@ pub async fn id_token_keys<S: Store>(
         return Ok(None);
     };
     let missing = || encryption::no_key("id_token_encrypted_response_alg", alg);
-    let keys = client_lookup::client_keys(&client.metadata, &client.id, &Lookup(store))
+    let keys = client_lookup::client_keys(&client.metadata, &client.id, &lookup(store))
         .await
         .map_err(|why| {
             eprintln!("op-token: client {}: encryption keys: {why}", client.id);

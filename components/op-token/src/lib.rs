@@ -130,7 +130,7 @@ mod component {
 
     struct SpinStore;
 
-    impl Store for SpinStore {
+    impl authrim_spin::client_records::ClientRecords for SpinStore {
         fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
             clients::get(client_id)
         }
@@ -155,6 +155,21 @@ mod component {
             one_time::mark_used(namespace, key, expires_at, now)
         }
 
+        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+            let (authority, path) = crate::client::split_https_uri(uri)
+                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
+            // Fails unless op-token's `allowed_outbound_hosts` lists the host.
+            wasi_http::get_https_text(
+                authority,
+                &path,
+                "application/jwk-set+json, application/json",
+                MAX_JWKS_BYTES,
+            )
+            .await
+        }
+    }
+
+    impl Store for SpinStore {
         fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
             users::get(id)
         }
@@ -251,19 +266,6 @@ mod component {
             claims_json: &str,
         ) -> Result<String, StoreError> {
             keys::sign_jwt(alg, typ, claims_json)
-        }
-
-        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-            let (authority, path) = crate::client::split_https_uri(uri)
-                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-            // Fails unless op-token's `allowed_outbound_hosts` lists the host.
-            wasi_http::get_https_text(
-                authority,
-                &path,
-                "application/jwk-set+json, application/json",
-                MAX_JWKS_BYTES,
-            )
-            .await
         }
     }
 }

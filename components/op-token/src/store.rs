@@ -4,7 +4,7 @@
 //! HTTP GET. The component implements this over its imports; the unit
 //! tests over memory.
 
-use std::future::Future;
+pub use authrim_spin::client_records::ClientRecords;
 
 use authrim_protocol::OAuthError;
 pub use authrim_spin::store::ciba_requests::{CibaApproval, CibaPollOutcome, CibaRequest};
@@ -16,24 +16,7 @@ pub use authrim_spin::store::trusted_issuers::{SubjectMapping, TrustedIssuer};
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
 
-pub trait Store {
-    fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
-    /// `clients.verify-secret-mac`.
-    fn verify_secret_mac(
-        &self,
-        client_id: &str,
-        alg: &str,
-        signing_input: &[u8],
-        mac: &[u8],
-    ) -> Result<bool, StoreError>;
-    /// `one-time.mark-used`: true for the first use.
-    fn mark_used(
-        &self,
-        namespace: &str,
-        key: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<bool, StoreError>;
+pub trait Store: ClientRecords {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// `users.find-by-username`.
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
@@ -86,8 +69,6 @@ pub trait Store {
         typ: Option<&str>,
         claims_json: &str,
     ) -> Result<String, StoreError>;
-    /// GETs a client's or a trusted issuer's `jwks_uri`; the error is for the log.
-    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
 }
 
 /// A store failure: logged with what was being done, answered as

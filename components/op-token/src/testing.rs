@@ -118,7 +118,7 @@ impl FakeStore {
     }
 }
 
-impl Store for FakeStore {
+impl authrim_spin::client_records::ClientRecords for FakeStore {
     fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         Ok(self.clients.borrow().get(client_id).cloned())
     }
@@ -151,6 +151,14 @@ impl Store for FakeStore {
             .insert((namespace.to_string(), key.to_string())))
     }
 
+    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
+        self.fetches.set(self.fetches.get() + 1);
+        let doc = self.jwks_documents.borrow().get(uri).cloned();
+        async move { doc.ok_or_else(|| "host not allowed".to_string()) }
+    }
+}
+
+impl Store for FakeStore {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         Ok(self.users.borrow().get(id).cloned())
     }
@@ -350,11 +358,5 @@ impl Store for FakeStore {
         };
         jws::sign_compact(key, &key.kid(), typ, claims_json.as_bytes())
             .map_err(|e| StoreError::Unavailable(e.to_string()))
-    }
-
-    fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
-        self.fetches.set(self.fetches.get() + 1);
-        let doc = self.jwks_documents.borrow().get(uri).cloned();
-        async move { doc.ok_or_else(|| "host not allowed".to_string()) }
     }
 }

@@ -1047,11 +1047,13 @@ fn refresh_fails_for_a_disabled_user() {
 
 #[test]
 fn store_failures_are_server_errors_without_detail() {
+    use crate::store::ClientRecords;
     struct Broken(FakeStore);
-    impl Store for Broken {
+    impl ClientRecords for Broken {
         fn client(&self, _: &str) -> Result<Option<Client>, crate::store::StoreError> {
             Err(crate::store::StoreError::Unavailable("disk I/O".into()))
         }
+
         fn verify_secret_mac(
             &self,
             a: &str,
@@ -1061,6 +1063,7 @@ fn store_failures_are_server_errors_without_detail() {
         ) -> Result<bool, crate::store::StoreError> {
             self.0.verify_secret_mac(a, b, c, d)
         }
+
         fn mark_used(
             &self,
             a: &str,
@@ -1070,6 +1073,13 @@ fn store_failures_are_server_errors_without_detail() {
         ) -> Result<bool, crate::store::StoreError> {
             self.0.mark_used(a, b, c, d)
         }
+
+        fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
+            self.0.fetch_jwks(uri)
+        }
+    }
+
+    impl Store for Broken {
         fn user(&self, a: &str) -> Result<Option<User>, crate::store::StoreError> {
             self.0.user(a)
         }
@@ -1158,9 +1168,6 @@ fn store_failures_are_server_errors_without_detail() {
             c: &str,
         ) -> Result<String, crate::store::StoreError> {
             self.0.sign_jwt(a, b, c)
-        }
-        fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>> {
-            self.0.fetch_jwks(uri)
         }
     }
     let store = Broken(FakeStore::new());

@@ -10,6 +10,110 @@ pub mod store {
     pub use self::authrim::store::*;
 }
 
+pub mod client_records {
+    //! The store half of `authrim_oauth::client_lookup` (client
+    //! authentication, client keys), once for every endpoint component:
+    //! each component's store trait extends [`ClientRecords`], and
+    //! [`Lookup`] turns any of them into the `ClientLookup` the shared
+    //! code asks for.
+
+    use std::future::Future;
+
+    use authrim_oauth::client_lookup::{ClientLookup, StoredClient};
+    use authrim_protocol::OAuthError;
+
+    use crate::store::clients::Client;
+    use crate::store::types::StoreError;
+
+    /// What client authentication needs from op-store, and one outbound
+    /// GET (a client's `jwks_uri`).
+    pub trait ClientRecords {
+        /// `clients.get`.
+        fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+        /// `clients.verify-secret-mac`.
+        fn verify_secret_mac(
+            &self,
+            client_id: &str,
+            alg: &str,
+            signing_input: &[u8],
+            mac: &[u8],
+        ) -> Result<bool, StoreError>;
+        /// `one-time.mark-used`.
+        fn mark_used(
+            &self,
+            namespace: &str,
+            key: &str,
+            expires_at: i64,
+            now: i64,
+        ) -> Result<bool, StoreError>;
+        /// GETs a client's `jwks_uri`; the error is for the log.
+        fn fetch_jwks(&self, uri: &str) -> impl Future<Output = Result<String, String>>;
+    }
+
+    /// `ClientLookup` over a component's [`ClientRecords`]. Store failures
+    /// are logged through `log` (the component's prefix) and answered as
+    /// `server_error`.
+    pub struct Lookup<'a, S> {
+        pub records: &'a S,
+        pub log: fn(&str),
+    }
+
+    impl<S> Lookup<'_, S> {
+        fn fault(&self, doing: &str, e: StoreError) -> OAuthError {
+            (self.log)(&format!("store {doing}: {e:?}"));
+            OAuthError::server_error()
+        }
+    }
+
+    impl<S: ClientRecords> ClientLookup for Lookup<'_, S> {
+        fn client(&self, client_id: &str) -> Result<Option<StoredClient>, OAuthError> {
+            Ok(self
+                .records
+                .client(client_id)
+                .map_err(|e| self.fault("clients.get", e))?
+                .map(|c| StoredClient {
+                    metadata_json: c.metadata_json,
+                    secret_hash: c.secret_hash,
+                }))
+        }
+
+        fn verify_secret_mac(
+            &self,
+            client_id: &str,
+            alg: &str,
+            signing_input: &[u8],
+            mac: &[u8],
+        ) -> bool {
+            self.records
+                .verify_secret_mac(client_id, alg, signing_input, mac)
+                .unwrap_or_else(|e| {
+                    (self.log)(&format!("store clients.verify-secret-mac: {e:?}"));
+                    false
+                })
+        }
+
+        fn mark_used(
+            &self,
+            namespace: &str,
+            key: &str,
+            expires_at: i64,
+            now: i64,
+        ) -> Result<bool, OAuthError> {
+            self.records
+                .mark_used(namespace, key, expires_at, now)
+                .map_err(|e| self.fault("one-time.mark-used", e))
+        }
+
+        async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
+            self.records.fetch_jwks(uri).await
+        }
+
+        fn log(&self, message: &str) {
+            (self.log)(message);
+        }
+    }
+}
+
 pub mod https {
     //! Pure helpers for outbound HTTPS requests.
 

@@ -35,7 +35,7 @@ use authrim_oauth::form::Params;
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS, OPENID};
 use authrim_protocol::{ErrorCode, OAuthError};
 
-use crate::client::{Client, Lookup};
+use crate::client::Client;
 use crate::env::Env;
 use crate::issue::{self, invalid_grant, new_grant, GrantData, TokenResponse};
 use crate::store::{fault, Store, SubjectMapping, TrustedIssuer, User};
@@ -120,7 +120,7 @@ async fn verify_signature<S: Store>(
 ) -> Result<(), OAuthError> {
     let keys = match (&issuer.jwks_json, &issuer.jwks_uri) {
         (Some(json), _) => authrim_jose::Jwks::parse(json).map_err(|e| e.to_string()),
-        (None, Some(uri)) => client_lookup::keys_at(uri, &Lookup(store)).await,
+        (None, Some(uri)) => client_lookup::keys_at(uri, &crate::client::lookup(store)).await,
         (None, None) => Err("no keys configured".to_string()),
     };
     let keys = keys.map_err(|why| {
