@@ -9,7 +9,6 @@ use crate::store::{
     User,
 };
 use crate::Env;
-use authrim_oauth::client_lookup::split_https_uri;
 use authrim_protocol::OAuthError;
 use authrim_spin::store::{
     ciba_requests, clients, device_grants, keys, one_time, rate_limits, sessions, users,
@@ -18,9 +17,6 @@ use authrim_spin::wasi_http::{self, read_request, send_response};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Largest JWK Set document accepted from a client's `jwks_uri`.
-const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 struct SpinStore;
 
@@ -50,16 +46,7 @@ impl authrim_spin::client_records::ClientRecords for SpinStore {
     }
 
     async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-        let (authority, path) =
-            split_https_uri(uri).ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-        // Fails unless op-async's `allowed_outbound_hosts` lists the host.
-        wasi_http::get_https_text(
-            authority,
-            &path,
-            "application/jwk-set+json, application/json",
-            MAX_JWKS_BYTES,
-        )
-        .await
+        wasi_http::get_jwks(uri).await
     }
 }
 

@@ -8,7 +8,6 @@ use crate::jar::{self, Fetched, Wanted};
 use crate::request::Request;
 use crate::store::{self as s, Store, StoreResult};
 use crate::Env;
-use authrim_oauth::client_lookup::split_https_uri;
 use authrim_oauth::request_object::MAX_REQUEST_OBJECT_BYTES;
 use authrim_protocol::OAuthError;
 use authrim_spin::store as wit;
@@ -240,16 +239,9 @@ impl Store for SpinStore {
     }
 
     fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-        let (authority, path) = authrim_oauth::client_lookup::split_https_uri(uri)
-            .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
         // The endpoint logic is synchronous: block on this one request
         // (nothing else of this handler is in flight while it runs).
-        spin_sdk::http::run(authrim_spin::wasi_http::get_https_text(
-            authority,
-            &path,
-            "application/jwk-set+json, application/json",
-            authrim_oauth::client_lookup::MAX_JWKS_BYTES,
-        ))
+        spin_sdk::http::run(wasi_http::get_jwks(uri))
     }
 
     fn agree(&self, kid: Option<&str>, x: &[u8; 32], y: &[u8; 32]) -> StoreResult<Option<Vec<u8>>> {
@@ -268,29 +260,20 @@ fn config() -> Result<Config, OAuthError> {
     })
 }
 
-/// Largest JWK Set document accepted from a client's `jwks_uri`.
-const MAX_JWKS_BYTES: usize = 64 * 1024;
-
 /// GETs what `jar::wanted` named. Only hosts in op-auth's
 /// `allowed_outbound_hosts` (spin.toml; none by default) are reachable;
 /// timeouts are the host's.
 async fn fetch(wanted: &Wanted) -> Fetched {
     let mut fetched = Fetched::default();
     if let Some(uri) = &wanted.jwks_uri {
-        let accept = "application/jwk-set+json, application/json";
-        fetched.jwks = Some(get(uri, accept, MAX_JWKS_BYTES).await);
+        fetched.jwks = Some(wasi_http::get_jwks(uri).await);
     }
     if let Some(uri) = &wanted.request_uri {
         let accept = "application/oauth-authz-req+jwt, application/jwt";
-        fetched.request_object = Some(get(uri, accept, MAX_REQUEST_OBJECT_BYTES).await);
+        fetched.request_object =
+            Some(wasi_http::get_https_url(uri, accept, MAX_REQUEST_OBJECT_BYTES).await);
     }
     fetched
-}
-
-async fn get(uri: &str, accept: &str, max_bytes: usize) -> Result<String, String> {
-    let (authority, path) =
-        split_https_uri(uri).ok_or_else(|| format!("{uri} is not an https URL"))?;
-    wasi_http::get_https_text(authority, &path, accept, max_bytes).await
 }
 
 fn now() -> i64 {

@@ -41,9 +41,6 @@ mod component {
     use spin_sdk::http::{IncomingRequest, ResponseOutparam};
     use spin_sdk::http_component;
 
-    /// Largest JWK Set document accepted from a client's `jwks_uri`.
-    const MAX_JWKS_BYTES: usize = 64 * 1024;
-
     /// The raw wasi:http handler (see `authrim_spin::wasi_http`): spin-sdk's
     /// `Request`/`Response` conversions would put this component over its
     /// size budget.
@@ -131,16 +128,7 @@ mod component {
         }
 
         async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-            let (authority, path) = crate::client::split_https_uri(uri)
-                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-            // Fails unless op-management's `allowed_outbound_hosts` lists the host.
-            wasi_http::get_https_text(
-                authority,
-                &path,
-                "application/jwk-set+json, application/json",
-                MAX_JWKS_BYTES,
-            )
-            .await
+            wasi_http::get_jwks(uri).await
         }
     }
 

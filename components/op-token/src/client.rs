@@ -14,7 +14,7 @@ use authrim_oauth::encryption;
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
 
-pub use authrim_oauth::client_lookup::{split_https_uri, AuthenticatedClient as Client};
+pub use authrim_oauth::client_lookup::AuthenticatedClient as Client;
 
 use crate::env::Env;
 use crate::store::Store;

@@ -89,22 +89,9 @@ mod component {
         }
 
         async fn fetch_jwks(&self, uri: &str) -> Result<String, String> {
-            let (authority, path) = authrim_spin::https::split_https_uri(uri)
-                .ok_or_else(|| format!("jwks_uri {uri} is not an https URL"))?;
-            // Fails unless op-userinfo's `allowed_outbound_hosts` lists the host.
-            wasi_http::get_https_text(
-                authority,
-                path,
-                "application/jwk-set+json, application/json",
-                MAX_JWKS_BYTES,
-            )
-            .await
+            wasi_http::get_jwks(uri).await
         }
     }
-
-    /// Largest JWK Set document accepted from a client's `jwks_uri` (as
-    /// op-token).
-    const MAX_JWKS_BYTES: usize = 64 * 1024;
 
     fn env() -> Result<Env, OAuthError> {
         let now = std::time::SystemTime::now()

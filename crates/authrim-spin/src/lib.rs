@@ -114,52 +114,6 @@ pub mod client_records {
     }
 }
 
-pub mod https {
-    //! Pure helpers for outbound HTTPS requests.
-
-    /// Splits an `https` URL into its authority and its path with query (the
-    /// fragment dropped), as an outgoing request needs them. `None` for other
-    /// schemes, an empty host, or credentials in the authority.
-    pub fn split_https_uri(uri: &str) -> Option<(&str, &str)> {
-        let rest = uri.strip_prefix("https://")?;
-        let rest = rest.split('#').next().unwrap_or(rest);
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(end);
-        if authority.is_empty() || authority.starts_with(':') || authority.contains('@') {
-            return None;
-        }
-        Some((authority, if path.is_empty() { "/" } else { path }))
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::split_https_uri;
-
-        #[test]
-        fn splits_https_urls() {
-            let table = [
-                (
-                    "https://rp.example/jwks.json",
-                    Some(("rp.example", "/jwks.json")),
-                ),
-                (
-                    "https://rp.example:8443/k?x=1#f",
-                    Some(("rp.example:8443", "/k?x=1")),
-                ),
-                ("https://rp.example", Some(("rp.example", "/"))),
-                ("https://rp.example?x", Some(("rp.example", "?x"))),
-                ("http://rp.example/jwks.json", None),
-                ("https://", None),
-                ("https://:443/x", None),
-                ("https://user@rp.example/x", None),
-            ];
-            for (uri, want) in table {
-                assert_eq!(split_https_uri(uri), want, "{uri}");
-            }
-        }
-    }
-}
-
 pub mod http {
     use authrim_protocol::http::HttpResponse;
     use spin_sdk::http::{Method, Request, Response};
@@ -322,6 +276,29 @@ pub mod wasi_http {
         }
         let body = read_limited(response, max_bytes, &uri).await?;
         String::from_utf8(body).map_err(|_| format!("GET {uri}: not UTF-8"))
+    }
+
+    /// [`get_https_text`] of an `https` URL; an error for any other URL.
+    pub async fn get_https_url(
+        uri: &str,
+        accept: &str,
+        max_bytes: usize,
+    ) -> Result<String, String> {
+        let (authority, path) = authrim_oauth::client_lookup::split_https_uri(uri)
+            .ok_or_else(|| format!("{uri} is not an https URL"))?;
+        get_https_text(authority, &path, accept, max_bytes).await
+    }
+
+    /// A client's or a trusted assertion issuer's `jwks_uri`, at most
+    /// `client_lookup::MAX_JWKS_BYTES`. Fails unless the calling component's
+    /// `allowed_outbound_hosts` lists the host. The error is for the log.
+    pub async fn get_jwks(uri: &str) -> Result<String, String> {
+        get_https_url(
+            uri,
+            "application/jwk-set+json, application/json",
+            authrim_oauth::client_lookup::MAX_JWKS_BYTES,
+        )
+        .await
     }
 
     /// `POST {scheme}://{authority}{path}` with a JSON body and extra
