@@ -121,6 +121,33 @@ pub fn new_grant(
     })
 }
 
+/// A grant that carries only an access token (client_credentials, JWT
+/// bearer): no refresh token, no ID Token, no session.
+pub fn access_only_grant<S: Store>(
+    store: &S,
+    env: &Env,
+    client_id: &str,
+    user_id: Option<&str>,
+    scope: &Scope,
+    data: &GrantData,
+    jkt: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let grant = new_grant(
+        client_id,
+        user_id,
+        None,
+        scope,
+        data,
+        env.now,
+        env.access_token_ttl,
+    )?;
+    store
+        .create_grant(&grant, None, grant.expires_at)
+        .map_err(fault("grants.create"))?;
+    let access = access_token(store, env, &grant, scope, data, jkt)?;
+    Ok(TokenResponse::new(access, scope))
+}
+
 /// A JWT access token (RFC 9068) issued in `grant` with `scope`, recorded
 /// by its hash so that this OP recognises (and can revoke) it. It expires
 /// with its grant at the latest (`authrim_oauth::id_token::mint_access_token`,

@@ -14,8 +14,8 @@ use authrim_protocol::{ErrorCode, OAuthError};
 
 use crate::client::Client;
 use crate::env::Env;
-use crate::issue::{self, new_grant, GrantData, TokenResponse};
-use crate::store::{fault, Store};
+use crate::issue::{self, GrantData, TokenResponse};
+use crate::store::Store;
 
 pub fn exchange<S: Store>(
     params: &Params,
@@ -27,27 +27,15 @@ pub fn exchange<S: Store>(
     let requested = params.get("scope").map(Scope::parse).transpose()?;
     let scope = granted_scope(requested.as_ref(), client.metadata.scope.as_deref())?;
     let data = GrantData::default();
-    let grant = new_grant(
-        client.id.as_str(),
-        None,
-        None,
-        &scope,
-        &data,
-        env.now,
-        env.access_token_ttl,
-    )?;
-    store
-        .create_grant(&grant, None, grant.expires_at)
-        .map_err(fault("grants.create"))?;
-    let access = issue::access_token(
+    issue::access_only_grant(
         store,
         env,
-        &grant,
+        client.id.as_str(),
+        None,
         &scope,
         &data,
         proof.map(|p| p.jkt.as_str()),
-    )?;
-    Ok(TokenResponse::new(access, &scope))
+    )
 }
 
 fn user_only(scope: &Scope) -> Scope {

@@ -37,7 +37,7 @@ use authrim_protocol::{ErrorCode, OAuthError};
 
 use crate::client::Client;
 use crate::env::Env;
-use crate::issue::{self, invalid_grant, new_grant, GrantData, TokenResponse};
+use crate::issue::{self, invalid_grant, GrantData, TokenResponse};
 use crate::store::{fault, Store, SubjectMapping, TrustedIssuer, User};
 
 pub async fn exchange<S: Store>(
@@ -87,27 +87,15 @@ pub async fn exchange<S: Store>(
         service_subject: user.is_none().then(|| assertion.sub.clone()),
         ..GrantData::default()
     };
-    let grant = new_grant(
-        client.id.as_str(),
-        user.as_ref().map(|u| u.id.as_str()),
-        None,
-        &scope,
-        &data,
-        env.now,
-        env.access_token_ttl,
-    )?;
-    store
-        .create_grant(&grant, None, grant.expires_at)
-        .map_err(fault("grants.create"))?;
-    let access = issue::access_token(
+    issue::access_only_grant(
         store,
         env,
-        &grant,
+        client.id.as_str(),
+        user.as_ref().map(|u| u.id.as_str()),
         &scope,
         &data,
         proof.map(|p| p.jkt.as_str()),
-    )?;
-    Ok(TokenResponse::new(access, &scope))
+    )
 }
 
 /// Step 3: the issuer's keys by value, or from its `jwks_uri` (fetched on
