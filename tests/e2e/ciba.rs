@@ -116,7 +116,7 @@ fn ciba_poll_flow_end_to_end() {
     );
     assert_eq!(
         meta["backchannel_token_delivery_modes_supported"],
-        json!(["poll", "ping"])
+        json!(["poll", "ping", "push"])
     );
 
     let r = bc_authorize(
@@ -400,9 +400,8 @@ fn ciba_negative_tables_never_a_5xx() {
     for (name, metadata) in [
         ("no-mode", json!({"grant_types": [CIBA_GRANT]})),
         (
-            "push",
-            json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "push",
-                   "backchannel_client_notification_endpoint": "https://rp.example.test/n"}),
+            "push-no-endpoint",
+            json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "push"}),
         ),
         (
             "ping-http",
@@ -645,4 +644,118 @@ fn ping_clients_are_called_back_and_then_fetch_their_tokens() {
             assert_eq!(error_of(&r), "access_denied");
         }
     }
+}
+
+#[test]
+fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
+    use crate::token::{at_hash, verify_jwt};
+    use jsonwebtoken::Algorithm;
+    let (port, received) = receiver();
+    let data = DataDir::new();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = App::start_as_issuer_with_env(
+        &data,
+        &[("SPIN_VARIABLE_CIBA_NOTIFICATION_ORIGIN", &origin)],
+    );
+    add_client(
+        &data,
+        "bank",
+        json!({"client_name": "Example Bank", "grant_types": [CIBA_GRANT, "refresh_token"],
+               "backchannel_token_delivery_mode": "push",
+               "backchannel_client_notification_endpoint": format!("{origin}/ciba/push")}),
+        true,
+    );
+    crate::harness::admin(
+        &data,
+        &["user", "add", "--username", "alice", "--password", PASSWORD],
+    );
+    // §7.1: a push client must send its notification token.
+    let missing = bc_authorize(&app, "bank", "scope=openid&login_hint=alice");
+    assert_eq!(
+        (missing.status, error_of(&missing).as_str()),
+        (400, "invalid_request")
+    );
+    let receive = || {
+        let got = received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the client is called");
+        assert!(
+            got.head.starts_with("POST /ciba/push HTTP/1.1\r\n"),
+            "{}",
+            got.head
+        );
+        assert!(
+            got.head
+                .lines()
+                .any(|l| l == "authorization: Bearer push-bearer-2f1e-e2e"),
+            "{}",
+            got.head
+        );
+        serde_json::from_slice::<Value>(&got.body).unwrap()
+    };
+    let start_push = || {
+        start(
+            &app,
+            "scope=openid%20email%20offline_access&login_hint=alice&client_notification_token=push-bearer-2f1e-e2e",
+        )
+    };
+
+    // Approved: the token response itself (§10.3.1).
+    let id = start_push();
+    let mut b = Browser::new(&app);
+    let list = b.open_signing_in("/bc-approve");
+    assert_eq!(decide(&mut b, &list, 0, "approve").status, 200);
+    let body = receive();
+    assert_eq!(body["auth_req_id"], id.as_str());
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "openid email offline_access");
+    let access = body["access_token"].as_str().unwrap();
+    let refresh = body["refresh_token"].as_str().expect("a refresh token");
+    let id_token = verify_jwt(
+        &app,
+        body["id_token"].as_str().unwrap(),
+        Algorithm::RS256,
+        "JWT",
+        "bank",
+    );
+    assert_eq!(id_token["at_hash"], at_hash(access));
+    assert_eq!(
+        id_token["urn:openid:params:jwt:claim:auth_req_id"],
+        id.as_str()
+    );
+    assert_eq!(
+        id_token["urn:openid:params:jwt:claim:rt_hash"],
+        at_hash(refresh)
+    );
+    // The tokens work.
+    let info = app.request(
+        "GET",
+        "/userinfo",
+        &[("authorization", &format!("Bearer {access}"))],
+        b"",
+    );
+    assert_eq!(info.status, 200, "{}", info.text());
+    assert!(info.json()["sub"].is_string());
+    let refreshed = post(
+        &app,
+        "/token",
+        Some(&basic("bank", SECRET)),
+        &form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)]),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    // §11: a push client never fetches, and the request is spent.
+    assert_eq!(error_of(&poll(&app, "bank", &id)), "unauthorized_client");
+    // Nothing else was sent.
+    assert!(received
+        .recv_timeout(std::time::Duration::from_millis(300))
+        .is_err());
+
+    // Denied: the §12 error payload.
+    let id = start_push();
+    let list = b.send("GET", "/bc-approve", None);
+    assert_eq!(decide(&mut b, &list, 0, "deny").status, 200);
+    let body = receive();
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(body["auth_req_id"], id.as_str());
+    assert!(body.get("access_token").is_none());
 }

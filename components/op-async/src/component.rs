@@ -84,16 +84,17 @@ impl Store for SpinStore {
         device_grants::deny(user_code, now)
     }
 
-    async fn post_json(
+    async fn post(
         &self,
         https: bool,
         authority: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
-    ) -> Result<u16, String> {
+        max_response: usize,
+    ) -> Result<(u16, Vec<u8>), String> {
         // Fails unless op-async's `allowed_outbound_hosts` lists the host.
-        wasi_http::post_json(https, authority, path, headers, body).await
+        wasi_http::post(https, authority, path, headers, body, max_response).await
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

@@ -31,16 +31,19 @@ pub trait Store: ClientRecords {
         now: i64,
     ) -> Result<bool, StoreError>;
     fn deny_device(&self, user_code: &str, now: i64) -> Result<bool, StoreError>;
-    /// POSTs JSON through Spin's outbound HTTP (the CIBA webhook): the
-    /// response status, or an error for the log.
-    fn post_json(
+    /// POSTs through Spin's outbound HTTP (the CIBA webhook and client
+    /// callbacks; op-token through local service chaining): the response
+    /// status and body (at most `max_response` bytes), or an error for the
+    /// log.
+    fn post(
         &self,
         https: bool,
         authority: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
-    ) -> impl Future<Output = Result<u16, String>>;
+        max_response: usize,
+    ) -> impl Future<Output = Result<(u16, Vec<u8>), String>>;
     /// `users.find-by-username`.
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// `keys.jwks`: our published JWK Set (to verify an `id_token_hint`).

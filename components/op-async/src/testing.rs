@@ -31,6 +31,9 @@ pub struct MemoryStore {
     pub ciba: RefCell<Vec<(CibaRequest, Option<Option<CibaApproval>>)>>,
     /// Outbound POSTs.
     pub posts: RefCell<Vec<Post>>,
+    /// What op-token answers a chained request (`*.spin.internal`); none:
+    /// the chained request fails.
+    pub chained_answer: RefCell<Option<(u16, Vec<u8>)>>,
 }
 
 #[derive(Clone, Debug)]
@@ -169,14 +172,15 @@ impl Store for MemoryStore {
         self.decide(user_code, now, DeviceState::Denied)
     }
 
-    fn post_json(
+    fn post(
         &self,
         https: bool,
         authority: &str,
         path: &str,
         headers: &[(&str, &str)],
         body: &[u8],
-    ) -> impl Future<Output = Result<u16, String>> {
+        _max_response: usize,
+    ) -> impl Future<Output = Result<(u16, Vec<u8>), String>> {
         let scheme = if https { "https" } else { "http" };
         self.posts.borrow_mut().push((
             format!("{scheme}://{authority}{path}"),
@@ -186,7 +190,15 @@ impl Store for MemoryStore {
                 .collect(),
             body.to_vec(),
         ));
-        async { Ok(204) }
+        let answer = if authority.ends_with(".spin.internal") {
+            self.chained_answer
+                .borrow()
+                .clone()
+                .ok_or_else(|| format!("{authority}: no such component"))
+        } else {
+            Ok((204, Vec::new()))
+        };
+        async { answer }
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

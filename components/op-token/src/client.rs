@@ -8,8 +8,9 @@
 //! host the fetch fails and the client is refused with `invalid_client`.
 
 use authrim_jose::Jwks;
-use authrim_oauth::client_auth::AssertionRules;
-use authrim_oauth::client_lookup;
+use authrim_oauth::client_auth::{AssertionRules, ClientCredentials};
+use authrim_oauth::client_lookup::{self, ClientLookup};
+use authrim_oauth::client_metadata::{ClientId, ClientMetadata};
 use authrim_oauth::encryption;
 use authrim_oauth::form::Params;
 use authrim_protocol::OAuthError;
@@ -38,6 +39,31 @@ pub async fn authenticate<S: Store>(
     let rules = AssertionRules::new(env.assertion_audiences());
     client_lookup::authenticate_request(authorization, params, &lookup(store), &rules, env.now)
         .await
+}
+
+/// A registered client named by another component of this app (not by
+/// the request's sender, so not authenticated: `crate::chained`). `None`
+/// for an unknown client or unreadable stored metadata (logged).
+pub fn registered<S: Store>(store: &S, client_id: &str) -> Result<Option<Client>, OAuthError> {
+    let Some(id) = ClientId::parse(client_id) else {
+        return Ok(None);
+    };
+    let Some(stored) = lookup(store).client(client_id)? else {
+        return Ok(None);
+    };
+    match ClientMetadata::from_json(&stored.metadata_json) {
+        Ok(metadata) => Ok(Some(Client {
+            credentials: ClientCredentials::None {
+                client_id: id.clone(),
+            },
+            id,
+            metadata,
+        })),
+        Err(e) => {
+            eprintln!("op-token: client {client_id}: stored metadata: {e:?}");
+            Ok(None)
+        }
+    }
 }
 
 /// The keys to encrypt the client's ID Tokens to, when it registered

@@ -72,7 +72,13 @@ pub async fn respond<S: Store>(
     store: &S,
     env: impl FnOnce() -> Result<Env, OAuthError>,
 ) -> HttpResponse {
-    with_headers(match serve(req, store, env).await {
+    render(serve(req, store, env).await)
+}
+
+/// The answer, or the error as RFC 6749 §5.2 renders it, with the headers
+/// of every token response.
+pub fn render(result: Result<HttpResponse, OAuthError>) -> HttpResponse {
+    with_headers(match result {
         Ok(resp) => resp,
         Err(err) => token_error(err),
     })

@@ -216,6 +216,10 @@ pub struct UserGrant<'a> {
     /// RFC 9449: the thumbprint of the DPoP key the access token is bound
     /// to (the token request's proof), if any.
     pub jkt: Option<&'a str>,
+    /// CIBA push mode (§10.3.1): the `auth_req_id` whose tokens are
+    /// delivered to the client; the ID Token then names it and carries
+    /// `rt_hash`, and the response carries it too.
+    pub ciba_push: Option<&'a str>,
 }
 
 /// RFC 9449 §5: a public client's refresh token is bound to the key of the
@@ -312,6 +316,10 @@ pub fn user_tokens<S: Store>(
         .with_sid(g.sid)
         .with_access_token(alg, &access.token)
         .with_extra_claims(&released.id_token);
+        let claims = match g.ciba_push {
+            Some(id) => claims.with_ciba_push(alg, id, refresh_token.as_deref()),
+            None => claims,
+        };
         let signed = store
             .sign_jwt(alg.as_str(), Some(ID_TOKEN_TYP), &claims.to_claims_json())
             .map_err(fault("keys.sign-jwt"))?;
@@ -322,6 +330,7 @@ pub fn user_tokens<S: Store>(
     let mut response = TokenResponse::new(access, g.scope);
     response.id_token = id_token;
     response.refresh_token = refresh_token;
+    response.auth_req_id = g.ciba_push.map(str::to_string);
     Ok(response)
 }
 
@@ -356,6 +365,9 @@ pub struct IssuedAccessToken {
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
+    /// CIBA push mode only (§10.3.1): the request these tokens answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_req_id: Option<String>,
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: i64,
@@ -372,6 +384,7 @@ pub struct TokenResponse {
 impl TokenResponse {
     pub fn new(access: IssuedAccessToken, scope: &Scope) -> TokenResponse {
         TokenResponse {
+            auth_req_id: None,
             access_token: access.token,
             token_type: if access.bound { "DPoP" } else { "Bearer" },
             expires_in: access.expires_in,

@@ -1,9 +1,10 @@
 //! op-token: `POST /token` (RFC 6749 §3.2) with the `authorization_code`,
 //! `refresh_token`, `client_credentials`, device code (RFC 8628), JWT
-//! bearer (RFC 7523 §2.1) and CIBA (poll) grants, client authentication
-//! by `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
-//! `private_key_jwt` and `none`, RFC 9068 JWT access tokens and OIDC ID
-//! Tokens.
+//! bearer (RFC 7523 §2.1) and CIBA (poll and ping) grants, client
+//! authentication by `client_secret_basic`, `client_secret_post`,
+//! `client_secret_jwt`, `private_key_jwt` and `none`, RFC 9068 JWT access
+//! tokens and OIDC ID Tokens; and, for op-async through Spin's local
+//! service chaining, CIBA push mode's token responses (`chained`).
 //!
 //! The endpoint logic is free of I/O (`endpoint`, `client`, `grants/*`,
 //! `issue`) and reaches op-store through the [`store::Store`] trait; the
@@ -11,6 +12,7 @@
 //! and Spin's outbound HTTP. Spin variables: `issuer`, `access_token_ttl`,
 //! `id_token_ttl`, `refresh_token_ttl` (seconds; see `env` for defaults).
 
+pub mod chained;
 pub mod client;
 pub mod dpop;
 pub mod endpoint;
@@ -29,6 +31,7 @@ pub const TOKEN_PATH: &str = "/token";
 
 #[cfg(target_arch = "wasm32")]
 mod component {
+    use crate::chained;
     use crate::endpoint::{self, Request};
     use crate::env::{self, Env};
     use crate::store::{
@@ -58,7 +61,11 @@ mod component {
                     dpop: raw.dpop.as_deref(),
                     body: &raw.body,
                 };
-                endpoint::respond(&request, &SpinStore, load_env).await
+                if chained::is_chained(raw.host.as_deref(), &raw.path) {
+                    chained::respond(&request, &SpinStore, load_env).await
+                } else {
+                    endpoint::respond(&request, &SpinStore, load_env).await
+                }
             }
             Err(e) => endpoint::error_response(e),
         };

@@ -1470,6 +1470,102 @@ fn ciba_approval_issues_tokens_once() {
     assert_eq!(error_of(&poll_ciba(&store, "bank", "rid")), "invalid_grant");
 }
 
+/// op-async's chained request for a push-mode token response.
+fn push_ciba(store: &FakeStore, host: Option<&str>, path: &str, body: &str) -> HttpResponse {
+    assert!(
+        crate::chained::is_chained(host, path),
+        "not a chained request: {host:?} {path}"
+    );
+    let req = Request {
+        method: "POST",
+        content_type: Some("application/x-www-form-urlencoded"),
+        authorization: None,
+        dpop: None,
+        body: body.as_bytes(),
+    };
+    block_on(crate::chained::respond(&req, store, env))
+}
+
+#[test]
+fn only_chained_requests_reach_the_push_endpoint() {
+    use crate::chained::{is_chained, CHAINED_HOST, CIBA_PUSH_PATH};
+    assert!(is_chained(Some(CHAINED_HOST), CIBA_PUSH_PATH));
+    assert!(is_chained(Some("OP-TOKEN.spin.internal"), CIBA_PUSH_PATH));
+    for (host, path) in [
+        (None, CIBA_PUSH_PATH),
+        (Some("127.0.0.1:3000"), CIBA_PUSH_PATH),
+        (Some("op-async.spin.internal"), CIBA_PUSH_PATH),
+        (Some(CHAINED_HOST), "/token"),
+        (Some(CHAINED_HOST), "/ciba/push/"),
+    ] {
+        assert!(!is_chained(host, path), "{host:?} {path}");
+    }
+}
+
+#[test]
+fn ciba_push_mints_the_delivered_token_response_once() {
+    let store = ciba_store();
+    let mut approved = ciba_approved("openid email offline_access", Some("sid-1"));
+    if let CibaPollOutcome::Approved((r, _)) = &mut approved {
+        r.client_id = "pusher".into();
+        r.delivery_mode = "push".into();
+    }
+    store
+        .ciba
+        .borrow_mut()
+        .insert(hash_token("rid"), ("pusher".into(), approved));
+    let push = |body: &str| {
+        push_ciba(
+            &store,
+            Some(crate::chained::CHAINED_HOST),
+            crate::chained::CIBA_PUSH_PATH,
+            body,
+        )
+    };
+    // Not a push-mode client, unknown client, missing parameters: nothing
+    // consumed.
+    for (body, error) in [
+        ("auth_req_id=rid&client_id=bank", "invalid_request"),
+        ("auth_req_id=rid&client_id=nobody", "invalid_request"),
+        ("auth_req_id=rid", "invalid_request"),
+        ("client_id=pusher", "invalid_request"),
+    ] {
+        let r = push(body);
+        assert_eq!(error_of(&r), error, "{body}");
+        assert!(r.status < 500, "{body}");
+    }
+    let r = push("auth_req_id=rid&client_id=pusher");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header_value("cache-control"), Some("no-store"));
+    let body = json_body(&r);
+    assert_eq!(body["auth_req_id"], "rid");
+    assert_eq!(body["token_type"], "Bearer");
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let access = body["access_token"].as_str().unwrap();
+    let id = verified_claims(
+        &store,
+        body["id_token"].as_str().unwrap(),
+        Alg::RS256,
+        "JWT",
+    );
+    // §10.3.1: the ID Token binds the access token, the request and the
+    // refresh token.
+    assert_eq!(
+        id["at_hash"],
+        authrim_oauth::id_token::token_hash(Alg::RS256, access)
+    );
+    assert_eq!(id["urn:openid:params:jwt:claim:auth_req_id"], "rid");
+    assert_eq!(
+        id["urn:openid:params:jwt:claim:rt_hash"],
+        authrim_oauth::id_token::token_hash(Alg::RS256, refresh)
+    );
+    // Delivered once.
+    assert_eq!(
+        error_of(&push("auth_req_id=rid&client_id=pusher")),
+        "invalid_grant"
+    );
+}
+
 // ------------------------------------------------------------ DPoP
 
 /// A DPoP proof for the token endpoint signed by `key`, with `patch`

@@ -12,10 +12,14 @@ use crate::scope::Scope;
 /// `grant_type` of the token request (§10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
 
-/// Delivery modes a client may register: only those that work end to end
-/// (push would need op-token's token minting in op-async).
-pub const DELIVERY_MODES_SUPPORTED: &[BackchannelDeliveryMode] =
-    &[BackchannelDeliveryMode::Poll, BackchannelDeliveryMode::Ping];
+/// Delivery modes a client may register (§5): all three. Push mode's
+/// token response is minted by op-token at op-async's request (local
+/// service chaining).
+pub const DELIVERY_MODES_SUPPORTED: &[BackchannelDeliveryMode] = &[
+    BackchannelDeliveryMode::Poll,
+    BackchannelDeliveryMode::Ping,
+    BackchannelDeliveryMode::Push,
+];
 
 /// Lifetime of a request when the client names no `requested_expiry`.
 pub const DEFAULT_TTL: i64 = 300;

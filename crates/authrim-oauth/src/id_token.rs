@@ -51,7 +51,13 @@ const ID_TOKEN_PROTOCOL_CLAIMS: &[&str] = &[
     "jti",
     "nbf",
     "cnf",
+    CIBA_AUTH_REQ_ID_CLAIM,
+    CIBA_RT_HASH_CLAIM,
 ];
+
+/// CIBA Core §10.3.1: the ID Token claims of push mode.
+pub const CIBA_AUTH_REQ_ID_CLAIM: &str = "urn:openid:params:jwt:claim:auth_req_id";
+pub const CIBA_RT_HASH_CLAIM: &str = "urn:openid:params:jwt:claim:rt_hash";
 
 /// `at_hash` / `c_hash` of `value` for an ID Token signed with `alg`.
 pub fn token_hash(alg: Alg, value: &str) -> String {
@@ -116,6 +122,10 @@ pub struct IdToken {
     pub sid: Option<String>,
     pub at_hash: Option<String>,
     pub c_hash: Option<String>,
+    /// CIBA push mode (CIBA Core §10.3.1): the `auth_req_id` the tokens
+    /// answer, and the hash of the refresh token delivered with them.
+    pub ciba_auth_req_id: Option<String>,
+    pub rt_hash: Option<String>,
     /// Claims released into the ID Token (see `claims::release_claims`).
     pub extra: Map<String, Value>,
 }
@@ -145,6 +155,8 @@ impl IdToken {
             sid: None,
             at_hash: None,
             c_hash: None,
+            ciba_auth_req_id: None,
+            rt_hash: None,
             extra: Map::new(),
         }
     }
@@ -179,6 +191,21 @@ impl IdToken {
     /// Sets `c_hash` for a code returned with this ID Token (hybrid flow).
     pub fn with_code(mut self, alg: Alg, code: &str) -> Self {
         self.c_hash = Some(token_hash(alg, code));
+        self
+    }
+
+    /// CIBA push mode (§10.3.1): binds the delivered tokens to the
+    /// request they answer, `urn:openid:params:jwt:claim:auth_req_id`, and
+    /// to the refresh token, if one is delivered,
+    /// `urn:openid:params:jwt:claim:rt_hash` (computed as `at_hash`).
+    pub fn with_ciba_push(
+        mut self,
+        alg: Alg,
+        auth_req_id: &str,
+        refresh_token: Option<&str>,
+    ) -> Self {
+        self.ciba_auth_req_id = Some(auth_req_id.to_string());
+        self.rt_hash = refresh_token.map(|t| token_hash(alg, t));
         self
     }
 
@@ -234,6 +261,12 @@ impl IdToken {
         }
         if let Some(h) = &self.c_hash {
             put("c_hash", h.clone().into());
+        }
+        if let Some(id) = &self.ciba_auth_req_id {
+            put(CIBA_AUTH_REQ_ID_CLAIM, id.clone().into());
+        }
+        if let Some(h) = &self.rt_hash {
+            put(CIBA_RT_HASH_CLAIM, h.clone().into());
         }
         m
     }
@@ -469,6 +502,31 @@ mod tests {
                 "email": "janedoe@example.com",
             })
         );
+    }
+
+    #[test]
+    fn ciba_push_binds_the_request_and_the_refresh_token() {
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        let forged = json!({ CIBA_AUTH_REQ_ID_CLAIM: "forged", CIBA_RT_HASH_CLAIM: "x" });
+        let t = IdToken::new(&iss(), "u", "c1", 0, 60, 0)
+            .with_extra_claims(forged.as_object().unwrap())
+            .with_ciba_push(
+                Alg::RS256,
+                "1c266114-a1be-4252-8ad1-04986c5b9ac1",
+                Some(token),
+            );
+        let c = t.to_claims();
+        assert_eq!(
+            c[CIBA_AUTH_REQ_ID_CLAIM],
+            "1c266114-a1be-4252-8ad1-04986c5b9ac1"
+        );
+        // Computed as at_hash (§10.3.1): the OIDC Core example's value.
+        assert_eq!(c[CIBA_RT_HASH_CLAIM], "77QmUPtjPfzWtF2AnpK9RQ");
+        let without_refresh =
+            IdToken::new(&iss(), "u", "c1", 0, 60, 0).with_ciba_push(Alg::ES256, "id", None);
+        assert!(!without_refresh.to_claims().contains_key(CIBA_RT_HASH_CLAIM));
+        let plain = IdToken::new(&iss(), "u", "c1", 0, 60, 0).to_claims();
+        assert!(!plain.contains_key(CIBA_AUTH_REQ_ID_CLAIM));
     }
 
     #[test]

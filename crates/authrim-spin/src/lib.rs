@@ -168,6 +168,10 @@ pub mod wasi_http {
         pub path: String,
         /// The query string without `?` (empty when there is none).
         pub query: String,
+        /// `Host`: for a chained request (Spin's local service chaining)
+        /// `<component>.spin.internal`, which Spin never lets through
+        /// from outside.
+        pub host: Option<String>,
         pub content_type: Option<String>,
         pub authorization: Option<String>,
         /// Every `Cookie` field, joined with `; ` (RFC 9113 §8.2.3).
@@ -214,6 +218,7 @@ pub mod wasi_http {
                 }
             }
         };
+        let host = header("host")?;
         let content_type = header("content-type")?;
         let authorization = header("authorization")?;
         let client_addr = header("spin-client-addr")?;
@@ -241,6 +246,7 @@ pub mod wasi_http {
             method,
             path,
             query,
+            host,
             content_type,
             authorization,
             cookie,
@@ -301,24 +307,25 @@ pub mod wasi_http {
         .await
     }
 
-    /// `POST {scheme}://{authority}{path}` with a JSON body and extra
-    /// headers, through Spin's outbound HTTP (only hosts in the calling
-    /// component's `allowed_outbound_hosts`): the response status, or an
-    /// error naming the URL. The response body (at most 4 KB) is dropped.
-    pub async fn post_json(
+    /// `POST {scheme}://{authority}{path}` with `body` and `headers` (its
+    /// `content-type` among them), through Spin's outbound HTTP (only
+    /// hosts in the calling component's `allowed_outbound_hosts`, and
+    /// `<component>.spin.internal` for local service chaining): the
+    /// response status and at most `max_response` bytes of its body (a
+    /// longer body is an error), or an error naming the URL.
+    pub async fn post(
         https: bool,
         authority: &str,
         path: &str,
         headers: &[(&str, &str)],
-        json: &[u8],
-    ) -> Result<u16, String> {
+        body: &[u8],
+        max_response: usize,
+    ) -> Result<(u16, Vec<u8>), String> {
         use spin_sdk::http::{IncomingResponse, Method, OutgoingRequest};
         let scheme = if https { "https" } else { "http" };
         let uri = format!("{scheme}://{authority}{path}");
-        let mut fields: Vec<(String, Vec<u8>)> = vec![
-            ("content-type".into(), b"application/json".to_vec()),
-            ("content-length".into(), json.len().to_string().into_bytes()),
-        ];
+        let mut fields: Vec<(String, Vec<u8>)> =
+            vec![("content-length".into(), body.len().to_string().into_bytes())];
         fields.extend(
             headers
                 .iter()
@@ -337,21 +344,21 @@ pub mod wasi_http {
         let stream = outgoing
             .write()
             .map_err(|_| format!("POST {uri}: no request body stream"))?;
-        for chunk in json.chunks(4096) {
+        for chunk in body.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
                 .map_err(|e| format!("POST {uri}: writing the body: {e:?}"))?;
         }
         drop(stream);
         // Finished before the request is handed over (wasi:http allows
-        // either order); the body is a small JSON document.
+        // either order); bodies here are small documents.
         OutgoingBody::finish(outgoing, None).map_err(|e| format!("POST {uri}: {e:?}"))?;
         let response: IncomingResponse = spin_sdk::http::send(request)
             .await
             .map_err(|e| format!("POST {uri}: {e}"))?;
         let status = response.status();
-        read_limited(response, 4096, &uri).await?;
-        Ok(status)
+        let answer = read_limited(response, max_response, &uri).await?;
+        Ok((status, answer))
     }
 
     /// Sets scheme, authority and path; false when one is invalid.

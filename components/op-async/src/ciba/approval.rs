@@ -7,7 +7,7 @@
 //! the time left, and Allow and Deny. The `POST` approves (binding the
 //! session's `sid` and authentication, and the requested scope) or denies
 //! one request in op-store, once, and only for the user it names; a
-//! ping-mode client is then notified (`super::ping`).
+//! ping- or push-mode client is then notified (`super::notify`).
 //!
 //! Signed out, the page sends the browser to op-auth's sign-in
 //! (`/login?return_to=/bc-approve`). Forms carry a CSRF token bound to the
@@ -19,8 +19,8 @@ use authrim_oauth::html::{error_page, permission_items};
 use authrim_oauth::scope::Scope;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 
+use super::notify;
 use super::pages::{self, Pending};
-use super::ping;
 use super::APPROVAL_PATH;
 use crate::request::Request;
 use crate::session::{self, signed_in, SignedIn};
@@ -90,7 +90,7 @@ async fn submit<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpRes
         Some(r) => {
             let client = client_metadata(env, &r.client_id)?;
             if let Some(client) = &client {
-                ping::notify(env, &r, client).await;
+                notify::notify(env, &r, approve, client).await;
             }
             Ok(pages::done(approve, &display_name(client.as_ref(), &r)))
         }

@@ -30,8 +30,8 @@ use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, HttpResponse, OAuthError};
 use serde::Serialize;
 
-use super::ping::Notification;
-use super::webhook::{signature, Event, Webhook, SIGNATURE_HEADER};
+use super::notify::Notification;
+use super::webhook::{signature, Event, Webhook, MAX_IGNORED_ANSWER, SIGNATURE_HEADER};
 use super::{APPROVAL_PATH, AUTHORIZE_PATH};
 use crate::request::Request;
 use crate::store::{fault, CibaRequest, Store, User};
@@ -83,7 +83,7 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
         ),
         (_, None) => {
             return Err(OAuthError::invalid_request(
-                "client_notification_token is required in ping mode",
+                "client_notification_token is required in ping and push modes",
             ))
         }
     };
@@ -139,20 +139,24 @@ async fn notify<S: Store>(
         Err(e) => return crate::log(&format!("CIBA webhook event: {e}")),
     };
     let signed = signature(&hook.secret, env.now, &body);
-    let headers = [(SIGNATURE_HEADER, signed.as_str())];
+    let headers = [
+        ("content-type", "application/json"),
+        (SIGNATURE_HEADER, signed.as_str()),
+    ];
     match env
         .store
-        .post_json(
+        .post(
             hook.target.https,
             &hook.target.authority,
             &hook.target.path,
             &headers,
             &body,
+            MAX_IGNORED_ANSWER,
         )
         .await
     {
-        Ok(status) if (200..300).contains(&status) => {}
-        Ok(status) => crate::log(&format!("CIBA webhook answered {status}")),
+        Ok((status, _)) if (200..300).contains(&status) => {}
+        Ok((status, _)) => crate::log(&format!("CIBA webhook answered {status}")),
         Err(e) => crate::log(&format!("CIBA webhook: {e}")),
     }
 }

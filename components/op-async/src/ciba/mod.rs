@@ -1,14 +1,14 @@
 //! OpenID Connect CIBA Core 1.0, the parts served by op-async: the
 //! backchannel authentication endpoint (`authorize`) and the page where
 //! the user approves or denies (`approval`, the "authentication device"
-//! of this OP), and the ping-mode callback (`ping`). The pure parts (parameters, delivery modes) are
+//! of this OP), and the ping- and push-mode callbacks (`notify`). The pure parts (parameters, delivery modes) are
 //! `authrim_oauth::ciba`; the state is op-store's `ciba-requests`; the
 //! token endpoint's grant is op-token's `grants::ciba`.
 
 pub mod approval;
 pub mod authorize;
+pub mod notify;
 pub mod pages;
-pub mod ping;
 pub mod webhook;
 
 #[cfg(test)]

@@ -164,11 +164,12 @@ fn authentication_request_errors_follow_section_13() {
             400,
             "unauthorized_client",
         ),
+        // §7.1: push mode needs the notification token too.
         (
             "pusher",
             "scope=openid&login_hint=alice".into(),
             400,
-            "unauthorized_client",
+            "invalid_request",
         ),
         (
             "bank",
@@ -395,10 +396,13 @@ fn new_requests_are_signed_and_posted_to_the_webhook() {
     assert_eq!(url, "https://hooks.example/ciba");
     assert_eq!(
         headers,
-        &vec![(
-            "authrim-signature".to_string(),
-            signature(secret, NOW, body)
-        )]
+        &vec![
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "authrim-signature".to_string(),
+                signature(secret, NOW, body)
+            )
+        ]
     );
     let event: Value = serde_json::from_slice(body).unwrap();
     let stored = s.ciba.borrow()[0].0.clone();
@@ -474,4 +478,78 @@ fn ping_clients_are_called_back_once_decided() {
     ]);
     assert_eq!(page(&s, "POST", &body, true).status, 200);
     assert_eq!(s.posts.borrow().len(), 2);
+}
+
+/// Approves or denies the only request on the approval page.
+fn decide_only(s: &MemoryStore, decision: &str) {
+    let t = text(&page(s, "GET", "", true));
+    let body = form_urlencode([
+        ("csrf", field(&t, "csrf").as_str()),
+        ("request", field(&t, "request").as_str()),
+        ("decision", decision),
+    ]);
+    assert_eq!(page(s, "POST", &body, true).status, 200);
+}
+
+#[test]
+fn push_clients_get_the_token_response_or_the_error_payload() {
+    let payload = br#"{"auth_req_id":"x","access_token":"at","token_type":"Bearer"}"#;
+    /// Decision, op-token's answer, the error payload expected (none: the
+    /// token response).
+    type Case<'a> = (&'a str, Option<(u16, &'a [u8])>, Option<Value>);
+    let cases: [Case; 3] = [
+        // Approved: op-token mints the payload, which is sent as it is.
+        ("approve", Some((200, payload)), None),
+        // op-token refused (the user was disabled meanwhile, say).
+        (
+            "approve",
+            Some((400, br#"{"error":"invalid_grant"}"#)),
+            Some(serde_json::json!("transaction_failed")),
+        ),
+        ("deny", None, Some(serde_json::json!("access_denied"))),
+    ];
+    for (decision, answer, error) in cases {
+        let s = store();
+        *s.chained_answer.borrow_mut() = answer.map(|(st, b)| (st, b.to_vec()));
+        let r = authorize(
+            &s,
+            "pusher",
+            "scope=openid&login_hint=alice&client_notification_token=push-bearer-1",
+        );
+        assert_eq!(r.status, 200, "{}", text(&r));
+        let id = json(&r)["auth_req_id"].as_str().unwrap().to_string();
+        decide_only(&s, decision);
+        let posts = s.posts.borrow();
+        let (client_url, headers, sent) = posts.last().unwrap();
+        if decision == "approve" {
+            assert_eq!(posts.len(), 2, "{decision} {error:?}");
+            let (url, headers, form) = &posts[0];
+            assert_eq!(url, "http://op-token.spin.internal/ciba/push");
+            assert!(headers.contains(&(
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into()
+            )));
+            assert!(!headers.iter().any(|(n, _)| n == "authorization"));
+            assert_eq!(
+                String::from_utf8_lossy(form),
+                format!("auth_req_id={id}&client_id=pusher")
+            );
+        } else {
+            assert_eq!(posts.len(), 1, "a denial needs no tokens");
+        }
+        assert_eq!(client_url, "https://p.example/n");
+        assert!(headers.contains(&("authorization".into(), "Bearer push-bearer-1".into())));
+        assert!(headers.contains(&("content-type".into(), "application/json".into())));
+        match &error {
+            None => assert_eq!(sent.as_slice(), payload.as_slice()),
+            Some(code) => {
+                let v: Value = serde_json::from_slice(sent).unwrap();
+                assert_eq!(
+                    (&v["error"], v["auth_req_id"].as_str()),
+                    (code, Some(id.as_str()))
+                );
+                assert!(v["error_description"].is_string());
+            }
+        }
+    }
 }

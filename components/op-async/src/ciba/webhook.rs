@@ -77,6 +77,10 @@ pub fn signature(secret: &str, now: i64, body: &[u8]) -> String {
     format!("t={now},v1={hex}")
 }
 
+/// The most of a webhook's or a client's answer read (and ignored: §10.2,
+/// §10.3 ask only for its status).
+pub const MAX_IGNORED_ANSWER: usize = 4096;
+
 /// Where op-async POSTs: an https URL, or http on a loopback host (for a
 /// receiver on the same machine), split for `Store::post_json`. The
 /// webhook's URL and a ping client's notification endpoint.

@@ -85,6 +85,7 @@ pub fn exchange<S: Store>(
         scope: &scope,
         data: &grant_data,
         jkt: proof.map(|p| p.jkt.as_str()),
+        ciba_push: None,
     };
     let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
     match store.attach_grant(&code_hash, &grant.id) {

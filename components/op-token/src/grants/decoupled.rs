@@ -9,7 +9,8 @@
 //! 1. the approving user must still be active, and the session they
 //!    approved in still alive (as for a code);
 //! 2. tokens exactly as the code grant issues them
-//!    (`issue::start_user_grant`, `issue::user_tokens`).
+//!    (`issue::start_user_grant`, `issue::user_tokens`), fetched by the
+//!    client or, in CIBA push mode, handed to op-async for delivery.
 
 use authrim_jose::Jwks;
 use authrim_oauth::dpop::Proof;
@@ -48,6 +49,17 @@ pub struct Names {
     pub invalid: &'static str,
 }
 
+/// How the tokens reach the client.
+#[derive(Clone, Copy)]
+pub enum Delivery<'a> {
+    /// The client fetches them from `/token`, with the request's DPoP
+    /// proof, if any.
+    Fetched(Option<&'a Proof>),
+    /// CIBA push mode (§10.3): op-async delivers them to the client's
+    /// notification endpoint; the ID Token binds `auth_req_id`.
+    Pushed { auth_req_id: &'a str },
+}
+
 /// The error for any answer but approval, or the tokens for an approval.
 pub fn redeem<S: Store>(
     poll: Poll,
@@ -56,8 +68,12 @@ pub fn redeem<S: Store>(
     keys: Option<&Jwks>,
     store: &S,
     env: &Env,
-    proof: Option<&Proof>,
+    delivery: Delivery,
 ) -> Result<TokenResponse, OAuthError> {
+    let (proof, ciba_push) = match delivery {
+        Delivery::Fetched(proof) => (proof, None),
+        Delivery::Pushed { auth_req_id } => (None, Some(auth_req_id)),
+    };
     let approval = match poll {
         Poll::Pending => {
             return Err(OAuthError::with_description(
@@ -107,6 +123,7 @@ pub fn redeem<S: Store>(
         scope: &scope,
         data: &data,
         jkt: proof.map(|p| p.jkt.as_str()),
+        ciba_push,
     };
     let (grant, refresh_token) = issue::start_user_grant(store, env, &issuing)?;
     issue::user_tokens(store, env, &issuing, &grant, refresh_token, None, keys)

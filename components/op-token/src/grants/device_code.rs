@@ -55,5 +55,13 @@ pub fn exchange<S: Store>(
             })
         }
     };
-    decoupled::redeem(poll, &NAMES, client, keys, store, env, proof)
+    decoupled::redeem(
+        poll,
+        &NAMES,
+        client,
+        keys,
+        store,
+        env,
+        decoupled::Delivery::Fetched(proof),
+    )
 }
