@@ -76,6 +76,15 @@ fn poll(app: &App, client: &str, auth_req_id: &str) -> Response {
 
 /// Allows or denies the `n`th request listed on the approval page.
 fn decide(b: &mut Browser, page: &Response, n: usize, decision: &str) -> Response {
+    b.send(
+        "POST",
+        "/bc-approve",
+        Some(&decision_form(page, n, decision)),
+    )
+}
+
+/// The approval page's form deciding its `n`th request.
+fn decision_form(page: &Response, n: usize, decision: &str) -> String {
     let html = page.text();
     let field = |html: &str, name: &str| {
         let marker = format!("name=\"{name}\" value=\"");
@@ -86,12 +95,11 @@ fn decide(b: &mut Browser, page: &Response, n: usize, decision: &str) -> Respons
         .split("<li class=\"bc-request\"")
         .nth(n + 1)
         .unwrap_or_else(|| panic!("no request {n}: {html}"));
-    let body = form(&[
+    form(&[
         ("csrf", &field(item, "csrf")),
         ("request", &field(item, "request")),
         ("decision", decision),
-    ]);
-    b.send("POST", "/bc-approve", Some(&body))
+    ])
 }
 
 fn claims(jwt: &str) -> Value {
@@ -653,10 +661,10 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
     let (port, received) = receiver();
     let data = DataDir::new();
     let origin = format!("http://127.0.0.1:{port}");
-    let app = App::start_as_issuer_with_env(
+    let app = Arc::new(App::start_as_issuer_with_env(
         &data,
         &[("SPIN_VARIABLE_CIBA_NOTIFICATION_ORIGIN", &origin)],
-    );
+    ));
     add_client(
         &data,
         "bank",
@@ -750,7 +758,38 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
         .recv_timeout(std::time::Duration::from_millis(300))
         .is_err());
 
+    // Allow pressed many times at once: one delivery.
+    let id = start_push();
+    let list = b.send("GET", "/bc-approve", None);
+    let approve = decision_form(&list, 0, "approve");
+    let cookie = b.cookie().unwrap().to_string();
+    const N: usize = 8;
+    let barrier = Arc::new(Barrier::new(N));
+    let handles: Vec<_> = (0..N)
+        .map(|_| {
+            let (app, barrier) = (app.clone(), barrier.clone());
+            let (approve, cookie) = (approve.clone(), cookie.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let headers = [
+                    ("cookie", cookie.as_str()),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ];
+                app.request("POST", "/bc-approve", &headers, approve.as_bytes())
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [&[200][..], &[400; N - 1]].concat());
+    assert_eq!(receive()["auth_req_id"], id.as_str());
+    assert!(received
+        .recv_timeout(std::time::Duration::from_millis(300))
+        .is_err());
+
     // Denied: the §12 error payload.
+    let mut b = Browser::new(&app);
     let id = start_push();
     let list = b.send("GET", "/bc-approve", None);
     assert_eq!(decide(&mut b, &list, 0, "deny").status, 200);

@@ -114,6 +114,11 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// The session cookie (`name=value`), once signed in.
+    pub(crate) fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
     pub(crate) fn send(&mut self, method: &str, path: &str, body: Option<&str>) -> Response {
         let cookie = self.cookie.clone();
         let mut headers: Vec<(&str, &str)> = Vec::new();
