@@ -83,7 +83,7 @@ impl StoreClient {
     async fn instance(&self) -> Result<(Store<HostState>, bindings::Store)> {
         let mut store = Store::new(
             &self.app.engine,
-            HostState::new(self.grants.clone(), self.app.dbs.clone(), None),
+            HostState::new(self.grants.clone(), self.app.dbs.clone(), None, None),
         );
         let deadline = Instant::now() + CALL_LIMIT;
         store.set_epoch_deadline(1);

@@ -5,8 +5,17 @@
 //! `*`, `*.example.com`, a literal name or IP, or a CIDR range, and the port
 //! may be `*`, a number or a range `8000..8010`; without a port the scheme's
 //! well-known port applies. `self` (and `self.alt`) allows relative requests
-//! to the app itself. Service chaining (`*.spin.internal`) is not
-//! implemented by the runner and is refused at start.
+//! to the app itself.
+//!
+//! Local service chaining (`http://<component-id>.spin.internal`) follows
+//! Spin's code (`spin-outbound-networking-config`'s `allowed_hosts.rs`,
+//! `spin-trigger-http`'s `outbound_http.rs`): `*.spin.internal` is expanded
+//! to one entry per component of the app, and a request whose host is
+//! `<label>.spin.internal` is chained whenever the list allows its URL. So
+//! `self` never grants chaining (it allows no host at all), while `*://*:*`
+//! or a template resolved to a `spin.internal` host does at run time, as in
+//! Spin; SIP 017's "does not by itself enable chaining" is about Spin
+//! inferring the lock file's host requirement, not about the request check.
 
 use std::net::IpAddr;
 
@@ -55,9 +64,23 @@ fn well_known_port(scheme: &str) -> Option<u16> {
     }
 }
 
+/// Spin's service-chaining domain.
+const CHAINING_SUFFIX: &str = ".spin.internal";
+
+/// The component a chained request is for: `<id>` when `host` (with or
+/// without a port) is `<id>.spin.internal`, as Spin's
+/// `parse_service_chaining_host` reads it.
+pub fn chaining_target(host: &str) -> Option<&str> {
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let (first, rest) = host.split_once('.')?;
+    (rest == &CHAINING_SUFFIX[1..]).then_some(first)
+}
+
 impl AllowedHosts {
-    /// Parses resolved (template-free) `allowed_outbound_hosts` entries.
-    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, String> {
+    /// Parses resolved (template-free) `allowed_outbound_hosts` entries,
+    /// expanding `*.spin.internal` to the app's `component_ids` (as Spin
+    /// does, so it never matches a component the app does not have).
+    pub fn parse<S: AsRef<str>>(entries: &[S], component_ids: &[&str]) -> Result<Self, String> {
         if entries.len() == 1 && entries[0].as_ref() == "insecure:allow-all" {
             return Err(
                 "'insecure:allow-all' is not allowed - use '*://*:*' instead if you really want to allow all outbound traffic".into(),
@@ -70,7 +93,21 @@ impl AllowedHosts {
             if e.is_empty() || e == "http://" || e == "https://" {
                 continue;
             }
-            hosts.push(AllowedHost::parse(e).map_err(|m| format!("{e:?}: {m}"))?);
+            let host = AllowedHost::parse(e).map_err(|m| format!("{e:?}: {m}"))?;
+            if host.host == HostPattern::AnySubdomain(CHAINING_SUFFIX.into()) {
+                for id in component_ids {
+                    let domain = format!("{id}{CHAINING_SUFFIX}");
+                    let Ok(literal) = Host::parse(&domain) else {
+                        continue;
+                    };
+                    hosts.push(AllowedHost {
+                        host: HostPattern::Literal(literal),
+                        ..host.clone()
+                    });
+                }
+            } else {
+                hosts.push(host);
+            }
         }
         Ok(Self { hosts })
     }
@@ -196,32 +233,22 @@ impl HostPattern {
         if host.contains('/') {
             return Err("must not include a path".into());
         }
-        let pattern = if let Some(domain) = host.strip_prefix("*.") {
+        if let Some(domain) = host.strip_prefix("*.") {
             if domain.contains('*') {
                 return Err("wildcards are allowed only as prefixes".into());
             }
-            match Host::parse(domain) {
-                Ok(Host::Domain(d)) => Self::AnySubdomain(format!(".{d}")),
-                Ok(_) => return Err("wildcard suffix must be a domain".into()),
-                Err(e) => return Err(format!("invalid wildcard host \"*.{domain}\": {e}")),
-            }
-        } else {
-            if host.contains('*') {
-                return Err("wildcards are allowed only as subdomains".into());
-            }
-            Self::Literal(Host::parse(host).map_err(|e| format!("invalid host: {e}"))?)
-        };
-        let chaining = match &pattern {
-            Self::Literal(Host::Domain(d)) => d.ends_with(".spin.internal"),
-            Self::AnySubdomain(s) => s == ".spin.internal",
-            _ => false,
-        };
-        if chaining {
-            return Err(
-                "service chaining (*.spin.internal) is not supported by the authrim runner".into(),
-            );
+            return match Host::parse(domain) {
+                Ok(Host::Domain(d)) => Ok(Self::AnySubdomain(format!(".{d}"))),
+                Ok(_) => Err("wildcard suffix must be a domain".into()),
+                Err(e) => Err(format!("invalid wildcard host \"*.{domain}\": {e}")),
+            };
         }
-        Ok(pattern)
+        if host.contains('*') {
+            return Err("wildcards are allowed only as subdomains".into());
+        }
+        Ok(Self::Literal(
+            Host::parse(host).map_err(|e| format!("invalid host: {e}"))?,
+        ))
     }
 
     fn allows(&self, host: &Host<String>) -> bool {
@@ -312,7 +339,7 @@ mod tests {
     use super::*;
 
     fn hosts(list: &[&str]) -> AllowedHosts {
-        AllowedHosts::parse(list).unwrap()
+        AllowedHosts::parse(list, &[]).unwrap()
     }
 
     #[test]
@@ -380,14 +407,118 @@ mod tests {
             "htt-p://example.com",
             "foo://example.com",
             "https://example.com:port",
-            "http://svc.spin.internal",
-            "http://*.spin.internal",
             "{http,https}://example.com",
         ] {
-            assert!(AllowedHosts::parse(&[bad]).is_err(), "{bad} was accepted");
+            assert!(
+                AllowedHosts::parse(&[bad], &[]).is_err(),
+                "{bad} was accepted"
+            );
         }
-        assert!(AllowedHosts::parse(&["insecure:allow-all"]).is_err());
+        assert!(AllowedHosts::parse(&["insecure:allow-all"], &[]).is_err());
         // Empty entries (e.g. a variable resolved to "") are skipped.
-        assert!(AllowedHosts::parse(&["", "https://"]).unwrap().is_empty());
+        assert!(
+            AllowedHosts::parse(&["", "https://"], &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn chaining_targets_like_spin() {
+        for (host, target) in [
+            ("op-token.spin.internal", Some("op-token")),
+            ("op-token.spin.internal:8080", Some("op-token")),
+            ("a.b.spin.internal", None),
+            ("spin.internal", None),
+            ("op-token.spin.internal.example.com", None),
+            ("op-token.spin.internalx", None),
+            ("example.com", None),
+            ("127.0.0.1:3000", None),
+            ("", None),
+        ] {
+            assert_eq!(chaining_target(host), target, "{host}");
+        }
+    }
+
+    #[test]
+    fn chaining_permissions_like_spin() {
+        let ids = ["front", "back", "op-token"];
+        let parse = |list: &[&str]| AllowedHosts::parse(list, &ids).unwrap();
+        // (allowed, url, expected)
+        let table: &[(&str, &str, bool)] = &[
+            (
+                "http://back.spin.internal",
+                "http://back.spin.internal/x",
+                true,
+            ),
+            (
+                "http://back.spin.internal",
+                "http://front.spin.internal/",
+                false,
+            ),
+            (
+                "http://back.spin.internal",
+                "https://back.spin.internal/",
+                false,
+            ),
+            (
+                "http://back.spin.internal",
+                "http://back.spin.internal:81/",
+                false,
+            ),
+            // The wildcard names exactly the app's components.
+            (
+                "http://*.spin.internal",
+                "http://op-token.spin.internal/t",
+                true,
+            ),
+            ("http://*.spin.internal", "http://back.spin.internal/", true),
+            (
+                "http://*.spin.internal",
+                "http://ghost.spin.internal/",
+                false,
+            ),
+            (
+                "http://*.spin.internal",
+                "http://a.back.spin.internal/",
+                false,
+            ),
+            (
+                "http://*.spin.internal",
+                "https://back.spin.internal/",
+                false,
+            ),
+            (
+                "https://*.spin.internal",
+                "https://back.spin.internal/",
+                true,
+            ),
+            // A literal entry may name a component the app lacks (Spin
+            // accepts it; the request then fails).
+            (
+                "http://ghost.spin.internal",
+                "http://ghost.spin.internal/",
+                true,
+            ),
+            // `self` allows no host, so no chaining.
+            ("http://self", "http://back.spin.internal/", false),
+            ("http://self.alt", "http://back.spin.internal/", false),
+            // Allow-all matches any URL, chaining ones included (Spin's
+            // request check is the same URL match).
+            ("*://*:*", "http://back.spin.internal/", true),
+            ("https://*.example.com", "http://back.spin.internal/", false),
+        ];
+        for (allowed, url, expected) in table {
+            assert_eq!(
+                parse(&[allowed]).allows_url(url, "https"),
+                *expected,
+                "{allowed} vs {url}"
+            );
+        }
+        // The expansion keeps the other entries.
+        let h = parse(&["https://example.com", "http://*.spin.internal"]);
+        assert!(h.allows_url("https://example.com/", "https"));
+        assert!(h.allows_url("http://front.spin.internal/", "https"));
+        assert!(!parse(&["http://*.spin.internal"]).allows_relative(&["http", "https"]));
     }
 }

@@ -138,15 +138,24 @@ impl App {
     /// The grants of a manifest component.
     pub fn grants_for(&self, c: &ComponentDecl) -> Result<Grants> {
         let variables = ComponentVariables::new(&c.id, &c.variables, &self.variables)?;
+        // Spin expands `*.spin.internal` to every component of the app.
+        let component_ids: Vec<&str> = self
+            .manifest
+            .components
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut hosts = Vec::new();
         for (i, h) in c.allowed_outbound_hosts.iter().enumerate() {
             let t = Template::parse(h).map_err(|e| format_err!("{e}"))?;
             let resolved = t.render(&self.variables)?;
             let path = format!("component.{}.allowed_outbound_hosts[{i}]", c.id);
-            AllowedHosts::parse(&[&resolved]).map_err(|e| format_err!("spin.toml: {path}: {e}"))?;
+            AllowedHosts::parse(&[&resolved], &component_ids)
+                .map_err(|e| format_err!("spin.toml: {path}: {e}"))?;
             hosts.push(resolved);
         }
-        let allowed_hosts = AllowedHosts::parse(&hosts).map_err(|e| format_err!("{e}"))?;
+        let allowed_hosts =
+            AllowedHosts::parse(&hosts, &component_ids).map_err(|e| format_err!("{e}"))?;
         Ok(Grants {
             component_id: c.id.clone(),
             sqlite_databases: c.sqlite_databases.iter().cloned().collect(),

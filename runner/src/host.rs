@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
@@ -13,7 +14,7 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-use crate::allowed_hosts::AllowedHosts;
+use crate::allowed_hosts::{AllowedHosts, chaining_target};
 use crate::db::{Databases, PooledConnection};
 use crate::variables::{ComponentVariables, GetError};
 
@@ -64,6 +65,18 @@ pub struct KvStore {
     pool: Arc<crate::db::Pool>,
 }
 
+/// What runs a chained request (`http://<id>.spin.internal/...`): the HTTP
+/// server, which dispatches it in-process to component `<id>`.
+pub trait ChainTarget: Send + Sync {
+    /// Runs `request` (from component `caller`) on component `target`.
+    fn call(
+        self: Arc<Self>,
+        caller: String,
+        target: String,
+        request: http::Request<WasiBody>,
+    ) -> Pin<Box<dyn Future<Output = wasmtime_wasi_http::Result<http::Response<WasiBody>>> + Send>>;
+}
+
 /// The data of one `Store`: one request (or one admin call).
 pub struct HostState {
     wasi: WasiCtx,
@@ -75,7 +88,14 @@ pub struct HostState {
 }
 
 impl HostState {
-    pub fn new(grants: Arc<Grants>, dbs: Arc<Databases>, self_origin: Option<SocketAddr>) -> Self {
+    /// `self_origin` serves relative ("self") requests and `chain` chained
+    /// ones; without them (admin calls) such requests fail.
+    pub fn new(
+        grants: Arc<Grants>,
+        dbs: Arc<Databases>,
+        self_origin: Option<SocketAddr>,
+        chain: Option<Arc<dyn ChainTarget>>,
+    ) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stdout().inherit_stderr();
         wasi.envs(&grants.environment);
@@ -86,6 +106,7 @@ impl HostState {
             hooks: OutboundHttp {
                 grants: grants.clone(),
                 self_origin,
+                chain,
             },
             grants,
             dbs,
@@ -381,10 +402,14 @@ impl variables::Host for HostState {
 
 /// `wasi:http/outgoing-handler`, restricted to `allowed_outbound_hosts`.
 /// A request to any other host fails with `HttpRequestDenied`, as in Spin.
+/// An allowed request to `<id>.spin.internal` is chained: run in-process by
+/// component `<id>` (Spin's `OutboundHttpInterceptor`, which also runs after
+/// the allowed-hosts check).
 pub struct OutboundHttp {
     grants: Arc<Grants>,
     /// Where relative ("self") requests go: the runner's own listener.
     self_origin: Option<SocketAddr>,
+    chain: Option<Arc<dyn ChainTarget>>,
 }
 
 type SendFuture = Box<
@@ -456,6 +481,22 @@ impl WasiHttpHooks for OutboundHttp {
         _ = fut;
         if let Err(e) = self.authorize(&mut request) {
             return Box::new(async move { Err(e) });
+        }
+        if let Some(target) = request.uri().host().and_then(chaining_target) {
+            let Some(chain) = self.chain.clone() else {
+                return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+            };
+            let call = chain.call(
+                self.grants.component_id.clone(),
+                target.to_string(),
+                request,
+            );
+            return Box::new(async move {
+                let response = call.await?;
+                let io: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send> =
+                    Box::new(async { Ok(()) });
+                Ok((response, io))
+            });
         }
         Box::new(async move {
             use http_body_util::BodyExt;

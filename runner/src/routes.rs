@@ -84,6 +84,13 @@ impl Route {
         }
     }
 
+    /// The route a chained request (`http://<id>.spin.internal/...`) gets:
+    /// as if a catch-all `/...` of the component had matched, with the whole
+    /// path as `spin-path-info` (Spin's `RouteMatch::synthetic`).
+    pub fn chained(component: &str) -> Self {
+        Route::parse(component, "/...")
+    }
+
     /// `spin-component-route`: the raw route without a trailing `/...`.
     pub fn component_route(&self) -> &str {
         self.raw.strip_suffix("/...").unwrap_or(&self.raw)
@@ -191,6 +198,22 @@ impl Router {
         }
         None
     }
+}
+
+/// Removes what a routed request must not carry (Spin's
+/// `strip_forbidden_headers`): a `Host: <id>.spin.internal`, so that no
+/// outside client can pass for a chained request, and `Connection`, which is
+/// transport information.
+pub fn strip_forbidden_headers(headers: &mut http::HeaderMap) {
+    if headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(crate::allowed_hosts::chaining_target)
+        .is_some()
+    {
+        headers.remove(http::header::HOST);
+    }
+    headers.remove(http::header::CONNECTION);
 }
 
 /// The headers Spin adds to the request a component sees
@@ -371,6 +394,54 @@ mod tests {
         assert_eq!(get("spin-component-route"), "");
         assert_eq!(get("spin-matched-route"), "/...");
         assert_eq!(get("spin-path-info"), "/zzz");
+    }
+
+    #[test]
+    fn chained_requests_get_spins_synthetic_route() {
+        let route = Route::chained("op-token");
+        let m = RouteMatch {
+            route: &route,
+            path_info: "/token/ciba".into(),
+        };
+        // Spin's chained client address; no Host header, hence "localhost".
+        let addr: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let h = spin_headers(&m, "/token/ciba?x=1", "localhost", addr);
+        let get = |k: &str| h.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("spin-path-info"), "/token/ciba");
+        assert_eq!(get("spin-full-url"), "http://localhost/token/ciba?x=1");
+        assert_eq!(get("spin-matched-route"), "/...");
+        assert_eq!(get("spin-raw-component-route"), "/...");
+        assert_eq!(get("spin-component-route"), "");
+        assert_eq!(get("spin-base-path"), "/");
+        assert_eq!(get("spin-client-addr"), "0.0.0.0:0");
+    }
+
+    #[test]
+    fn forbidden_headers_are_stripped_like_spin() {
+        let headers = |host: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::HOST, host.parse().unwrap());
+            h.insert(http::header::CONNECTION, "close".parse().unwrap());
+            h.insert(http::header::ACCEPT, "text/plain".parse().unwrap());
+            strip_forbidden_headers(&mut h);
+            h
+        };
+        for spoofed in ["op-token.spin.internal", "x.spin.internal:1234"] {
+            let h = headers(spoofed);
+            assert!(h.get(http::header::HOST).is_none(), "{spoofed}");
+            assert!(h.get(http::header::CONNECTION).is_none());
+            assert_eq!(h.len(), 1);
+        }
+        for kept in [
+            "example.com",
+            "127.0.0.1:3000",
+            "a.b.spin.internal",
+            "spin.internal",
+        ] {
+            let h = headers(kept);
+            assert_eq!(h.get(http::header::HOST).unwrap(), kept);
+            assert!(h.get(http::header::CONNECTION).is_none());
+        }
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The HTTP server: hyper 1 (HTTP/1.1, keep-alive), Spin routing and
 //! headers, one component instance per request, a body-size bound, a
 //! per-request time limit, one log line per request, graceful shutdown.
+//! It also runs chained requests (`http://<id>.spin.internal/...`, Spin's
+//! local service chaining) through the same code path as routed ones.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,13 +17,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use wasmtime::{Result, Store, Trap, UpdateDeadline};
-use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiBody, WasiHttpView};
 
 use crate::app::{App, LoadedComponent};
-use crate::host::HostState;
-use crate::routes::{WELL_KNOWN_PREFIX, spin_headers};
+use crate::host::{ChainTarget, HostState};
+use crate::routes::{Route, RouteMatch, WELL_KNOWN_PREFIX, spin_headers, strip_forbidden_headers};
 
 /// Largest request head (request line and headers) accepted, in bytes.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -53,7 +56,13 @@ struct Server {
     app: Arc<App>,
     opts: ServeOptions,
     local_addr: SocketAddr,
-    instances: Arc<Semaphore>,
+    /// Instance slots of routed requests.
+    routed_slots: Arc<Semaphore>,
+    /// Instance slots of chained requests, kept apart so that a chained
+    /// call never waits for a slot held by routed requests, its own caller
+    /// among them (which would deadlock once every routed slot is held by a
+    /// caller waiting for its callee).
+    chained_slots: Arc<Semaphore>,
     /// Held by every connection and guest task; shutdown waits for all.
     inflight: mpsc::Sender<()>,
 }
@@ -106,13 +115,17 @@ pub async fn serve(
     let local_addr = listener.local_addr()?;
     let (inflight_tx, mut inflight_rx) = mpsc::channel::<()>(1);
     let (stop_tx, stop_rx) = watch::channel(false);
-    // Keep a few instance slots for admin work done alongside serving.
+    // Keep a few instance slots for admin work done alongside serving, and
+    // a quarter of the rest for chained requests.
     let permits = app.engine_max_instances().saturating_sub(2).max(1) as usize;
+    let chained = (permits / 4).max(1);
+    let routed = permits.saturating_sub(chained).max(1);
     let server = Arc::new(Server {
         app: app.clone(),
         opts: opts.clone(),
         local_addr,
-        instances: Arc::new(Semaphore::new(permits)),
+        routed_slots: Arc::new(Semaphore::new(routed)),
+        chained_slots: Arc::new(Semaphore::new(chained)),
         inflight: inflight_tx,
     });
 
@@ -220,13 +233,12 @@ impl Server {
         out.response
     }
 
-    async fn route(&self, mut req: Request<Incoming>, client: SocketAddr) -> Outcome {
+    async fn route(self: &Arc<Self>, mut req: Request<Incoming>, client: SocketAddr) -> Outcome {
         let none = |response| Outcome {
             component: String::new(),
             response,
         };
-        // Transport-level header; Spin removes it too.
-        req.headers_mut().remove(http::header::CONNECTION);
+        strip_forbidden_headers(req.headers_mut());
         let path = req.uri().path().to_string();
 
         if let Some(rest) = path.strip_prefix(WELL_KNOWN_PREFIX) {
@@ -257,17 +269,34 @@ impl Server {
             return none(text(StatusCode::NOT_FOUND, ""));
         };
         let component_id = m.route.component.clone();
-        let outcome = |response| Outcome {
-            component: component_id.clone(),
+        let response = match self.app.components.get(&component_id).cloned() {
+            Some(component) => {
+                self.serve(component, &m, req, client, &self.routed_slots)
+                    .await
+            }
+            None => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error\n"),
+        };
+        Outcome {
+            component: component_id,
             response,
-        };
-        let Some(component) = self.app.components.get(&component_id).cloned() else {
-            return outcome(text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error\n",
-            ));
-        };
+        }
+    }
 
+    /// Runs a request that has found its component, routed or chained:
+    /// checks the authority, bounds the body, sets Spin's headers for the
+    /// route match `m`, and runs the component on one of `slots`.
+    async fn serve<B>(
+        self: &Arc<Self>,
+        component: Arc<LoadedComponent>,
+        m: &RouteMatch<'_>,
+        req: Request<B>,
+        client: SocketAddr,
+        slots: &Arc<Semaphore>,
+    ) -> Response<HyperOutgoingBody>
+    where
+        B: hyper::body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         // The authority: the Host header or the request target, which must
         // agree when both are present (as Spin requires).
         let header_authority = match req.headers().get(http::header::HOST).map(|h| {
@@ -277,16 +306,16 @@ impl Server {
         }) {
             None => None,
             Some(Some(a)) => Some(a),
-            Some(None) => return outcome(text(StatusCode::BAD_REQUEST, "invalid Host header\n")),
+            Some(None) => return text(StatusCode::BAD_REQUEST, "invalid Host header\n"),
         };
         let authority = match (header_authority, req.uri().authority().cloned()) {
-            (None, None) => return outcome(text(StatusCode::BAD_REQUEST, "missing Host header\n")),
+            (None, None) => return text(StatusCode::BAD_REQUEST, "missing Host header\n"),
             (Some(a), None) | (None, Some(a)) => a,
             (Some(a), Some(b)) if a != b => {
-                return outcome(text(
+                return text(
                     StatusCode::BAD_REQUEST,
                     "Host header does not match the request target\n",
-                ));
+                );
             }
             (Some(a), Some(_)) => a,
         };
@@ -311,10 +340,7 @@ impl Server {
             .and_then(|v| v.parse::<u64>().ok())
             && len > max as u64
         {
-            return outcome(text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large\n",
-            ));
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
         }
         let (mut parts, body) = req.into_parts();
         let body = match Limited::new(body, max).collect().await {
@@ -323,12 +349,9 @@ impl Server {
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some()
                 {
-                    return outcome(text(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request body too large\n",
-                    ));
+                    return text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
                 }
-                return outcome(text(StatusCode::BAD_REQUEST, "cannot read request body\n"));
+                return text(StatusCode::BAD_REQUEST, "cannot read request body\n");
             }
         };
 
@@ -337,10 +360,10 @@ impl Server {
         // spin-client-addr).
         let uri = match format!("http://{authority}{path_and_query}").parse::<http::Uri>() {
             Ok(u) => u,
-            Err(_) => return outcome(text(StatusCode::BAD_REQUEST, "invalid request target\n")),
+            Err(_) => return text(StatusCode::BAD_REQUEST, "invalid request target\n"),
         };
         parts.uri = uri;
-        for (name, value) in spin_headers(&m, &path_and_query, &host, client) {
+        for (name, value) in spin_headers(m, &path_and_query, &host, client) {
             match HeaderValue::from_str(&value) {
                 Ok(v) => {
                     parts.headers.insert(name, v);
@@ -351,20 +374,30 @@ impl Server {
             }
         }
         let req = Request::from_parts(parts, Full::new(body));
-        outcome(self.run(component, req).await)
+        self.run(component, req, slots).await
     }
 
-    /// Instantiates the component and runs `wasi:http/incoming-handler`.
+    /// Instantiates the component on one of `slots` and runs
+    /// `wasi:http/incoming-handler`.
     async fn run(
-        &self,
+        self: &Arc<Self>,
         component: Arc<LoadedComponent>,
         req: Request<Full<Bytes>>,
+        slots: &Arc<Semaphore>,
     ) -> Response<HyperOutgoingBody> {
-        let permit = match self.instances.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
-        };
         let limit = self.opts.request_timeout;
+        // Waiting for a slot is bounded by the request time limit too.
+        let permit = match tokio::time::timeout(limit, slots.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+            Err(_) => {
+                eprintln!(
+                    "authrim: component {}: no instance slot within the request time limit ({limit:?})",
+                    component.id
+                );
+                return text(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n");
+            }
+        };
         let deadline = Instant::now() + limit;
         let mut store = Store::new(
             &self.app.engine,
@@ -372,6 +405,7 @@ impl Server {
                 component.grants.clone(),
                 self.app.dbs.clone(),
                 Some(self.local_addr),
+                Some(self.clone()),
             ),
         );
         // Yield to the executor at every epoch tick; trap after the deadline.
@@ -471,6 +505,61 @@ impl Server {
                 }
             },
         }
+    }
+}
+
+/// The client address chained requests carry (`spin-client-addr`), as in
+/// Spin's `outbound_http.rs`.
+const CHAINED_CLIENT_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+
+impl ChainTarget for Server {
+    fn call(
+        self: Arc<Self>,
+        caller: String,
+        target: String,
+        request: Request<WasiBody>,
+    ) -> Pin<Box<dyn Future<Output = wasmtime_wasi_http::Result<Response<WasiBody>>> + Send>> {
+        Box::pin(async move {
+            let start = Instant::now();
+            let Some(component) = self.app.components.get(&target).cloned() else {
+                // Spin fails the caller here too ("unknown routing
+                // destination"): the id names no component with an HTTP
+                // trigger.
+                eprintln!(
+                    "authrim: component {caller}: chained request to {target:?}, which has no HTTP trigger"
+                );
+                return Err(wasmtime_wasi_http::Error::DestinationNotFound);
+            };
+            let method = request.method().clone();
+            let path = request.uri().path().to_string();
+            let (mut parts, body) = request.into_parts();
+            // Spin's outbound HTTP drops the Host header before chaining, so
+            // the callee's authority is the request target's
+            // (`<id>.spin.internal`) and spin-full-url falls back to
+            // "localhost", as for any request without a Host header.
+            parts.headers.remove(http::header::HOST);
+            let route = Route::chained(&target);
+            let m = RouteMatch {
+                route: &route,
+                path_info: path.clone(),
+            };
+            let response = self
+                .serve(
+                    component,
+                    &m,
+                    Request::from_parts(parts, body),
+                    CHAINED_CLIENT_ADDR,
+                    &self.chained_slots,
+                )
+                .await;
+            eprintln!(
+                "{method} {path} {target} {} {:.1}ms (chained from {caller})",
+                response.status().as_u16(),
+                start.elapsed().as_secs_f64() * 1000.0
+            );
+            Ok(response)
+        })
     }
 }
 

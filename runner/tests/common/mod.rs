@@ -190,9 +190,10 @@ impl<'a> Start<'a> {
             .arg("--runtime-config-file")
             .arg(runtime_config(dir))
             .arg("--cache-dir")
-            .arg(cache_dir())
-            .arg("--max-instances")
-            .arg("32");
+            .arg(cache_dir());
+        if !self.args.iter().any(|a| a == "--max-instances") {
+            cmd.arg("--max-instances").arg("32");
+        }
         if !self.args.iter().any(|a| a == "--migrations") {
             cmd.arg("--migrations").arg(dir.join("migrations"));
         }
