@@ -656,7 +656,7 @@ fn ping_clients_are_called_back_and_then_fetch_their_tokens() {
 
 #[test]
 fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
-    use crate::token::{at_hash, verify_jwt};
+    use crate::token::{at_hash, verify_jwt_of};
     use jsonwebtoken::Algorithm;
     let (port, received) = receiver();
     let data = DataDir::new();
@@ -715,12 +715,13 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
     assert_eq!(decide(&mut b, &list, 0, "approve").status, 200);
     let body = receive();
     assert_eq!(body["auth_req_id"], id.as_str());
-    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["token_type"], "Bearer", "{body}");
     assert_eq!(body["scope"], "openid email offline_access");
     let access = body["access_token"].as_str().unwrap();
     let refresh = body["refresh_token"].as_str().expect("a refresh token");
-    let id_token = verify_jwt(
+    let id_token = verify_jwt_of(
         &app,
+        &format!("http://{}", app.addr),
         body["id_token"].as_str().unwrap(),
         Algorithm::RS256,
         "JWT",
@@ -758,6 +759,20 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
         .recv_timeout(std::time::Duration::from_millis(300))
         .is_err());
 
+    // op-token's chained endpoint is out of reach from outside, whatever
+    // the Host says.
+    let id = start_push();
+    let list = b.send("GET", "/bc-approve", None);
+    let form_body = form(&[("auth_req_id", &id), ("client_id", "bank")]);
+    for host in [None, Some("op-token.spin.internal")] {
+        let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+        headers.extend(host.map(|h| ("host", h)));
+        let r = app.request("POST", "/ciba/push", &headers, form_body.as_bytes());
+        assert!(matches!(r.status, 400 | 404), "{host:?}: {}", r.status);
+    }
+    assert_eq!(decide(&mut b, &list, 0, "approve").status, 200);
+    assert_eq!(receive()["auth_req_id"], id.as_str());
+
     // Allow pressed many times at once: one delivery.
     let id = start_push();
     let list = b.send("GET", "/bc-approve", None);
@@ -791,7 +806,7 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
     // Denied: the §12 error payload.
     let mut b = Browser::new(&app);
     let id = start_push();
-    let list = b.send("GET", "/bc-approve", None);
+    let list = b.open_signing_in("/bc-approve");
     assert_eq!(decide(&mut b, &list, 0, "deny").status, 200);
     let body = receive();
     assert_eq!(body["error"], "access_denied");

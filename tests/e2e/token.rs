@@ -137,6 +137,18 @@ pub fn error_of(r: &Response) -> String {
 /// Verifies a JWT against the OP's published JWK Set with `jsonwebtoken`;
 /// returns its claims.
 pub fn verify_jwt(app: &App, token: &str, alg: Algorithm, typ: &str, aud: &str) -> Value {
+    verify_jwt_of(app, ISSUER, token, alg, typ, aud)
+}
+
+/// [`verify_jwt`] for an app whose issuer is `issuer`.
+pub fn verify_jwt_of(
+    app: &App,
+    issuer: &str,
+    token: &str,
+    alg: Algorithm,
+    typ: &str,
+    aud: &str,
+) -> Value {
     let header = decode_header(token).unwrap();
     assert_eq!(header.alg, alg);
     assert_eq!(header.typ.as_deref(), Some(typ));
@@ -146,7 +158,7 @@ pub fn verify_jwt(app: &App, token: &str, alg: Algorithm, typ: &str, aud: &str) 
         .expect("the signing key is published");
     let key = DecodingKey::from_jwk(jwk).unwrap();
     let mut v = jsonwebtoken::Validation::new(alg);
-    v.set_issuer(&[ISSUER]);
+    v.set_issuer(&[issuer]);
     v.set_audience(&[aud]);
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.leeway = 5;

@@ -1,8 +1,9 @@
 //! Requests from other components of this app, through Spin's local
-//! service chaining (`http://op-token.spin.internal/...`): never routed
-//! from outside (op-token's only route is `/token`, and Spin replaces a
-//! `Host: *.spin.internal` sent from outside), and answered only when
-//! they carry op-token's chaining host.
+//! service chaining (`http://op-token.spin.internal/...`). What keeps them
+//! internal is the path: op-token's only route is the exact `/token`, so
+//! any other path reaches it only through chaining (an authority or
+//! `spin-*` header can be forged by an outside client; the authority is
+//! checked as well, as a second fence).
 //!
 //! `POST /ciba/push` (CIBA Core §10.3): op-async, having recorded a
 //! user's approval of a push-mode request, asks for its token response
@@ -20,14 +21,15 @@ use crate::env::Env;
 use crate::grants::ciba;
 use crate::store::Store;
 
-/// The host Spin sets on chained requests to this component.
+/// The authority of chained requests to this component.
 pub const CHAINED_HOST: &str = "op-token.spin.internal";
 /// op-async's request for a push-mode token response.
 pub const CIBA_PUSH_PATH: &str = "/ciba/push";
 
-/// Whether a request is a chained one for `path`.
-pub fn is_chained(host: Option<&str>, path: &str) -> bool {
-    host.is_some_and(|h| h.eq_ignore_ascii_case(CHAINED_HOST)) && path == CIBA_PUSH_PATH
+/// Whether a request (its target's authority and path) is op-async's
+/// chained push request.
+pub fn is_chained(authority: Option<&str>, path: &str) -> bool {
+    authority.is_some_and(|a| a.eq_ignore_ascii_case(CHAINED_HOST)) && path == CIBA_PUSH_PATH
 }
 
 /// `POST /ciba/push`: 200 with the push payload (a token response with

@@ -61,7 +61,7 @@ mod component {
                     dpop: raw.dpop.as_deref(),
                     body: &raw.body,
                 };
-                if chained::is_chained(raw.host.as_deref(), &raw.path) {
+                if chained::is_chained(raw.authority.as_deref(), &raw.path) {
                     chained::respond(&request, &SpinStore, load_env).await
                 } else {
                     endpoint::respond(&request, &SpinStore, load_env).await

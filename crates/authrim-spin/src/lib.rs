@@ -168,10 +168,9 @@ pub mod wasi_http {
         pub path: String,
         /// The query string without `?` (empty when there is none).
         pub query: String,
-        /// `Host`: for a chained request (Spin's local service chaining)
-        /// `<component>.spin.internal`, which Spin never lets through
-        /// from outside.
-        pub host: Option<String>,
+        /// The request target's authority: for a chained request (Spin's
+        /// local service chaining) `<component>.spin.internal`.
+        pub authority: Option<String>,
         pub content_type: Option<String>,
         pub authorization: Option<String>,
         /// Every `Cookie` field, joined with `; ` (RFC 9113 §8.2.3).
@@ -218,7 +217,7 @@ pub mod wasi_http {
                 }
             }
         };
-        let host = header("host")?;
+        let authority = req.authority();
         let content_type = header("content-type")?;
         let authorization = header("authorization")?;
         let client_addr = header("spin-client-addr")?;
@@ -246,7 +245,7 @@ pub mod wasi_http {
             method,
             path,
             query,
-            host,
+            authority,
             content_type,
             authorization,
             cookie,
