@@ -440,3 +440,47 @@ fn parallel_wrong_user_codes_are_counted_atomically() {
     );
     assert_eq!(right, (403, "access_denied".to_string()));
 }
+
+#[test]
+fn dynamic_registration_accepts_backchannel_user_code_parameter() {
+    let data = DataDir::new();
+    let app = App::start_as_issuer_with_env(&data, &[("SPIN_VARIABLE_REGISTRATION_MODE", "open")]);
+    admin(&data, &["user", "add", "--username", "alice"]);
+    set_user_code(&data, "alice", CODE);
+    let r = app.request(
+        "POST",
+        "/register",
+        &[("content-type", "application/json")],
+        json!({"grant_types": [CIBA_GRANT], "backchannel_token_delivery_mode": "poll",
+               "backchannel_user_code_parameter": true})
+        .to_string()
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let registered = r.json();
+    assert_eq!(registered["backchannel_user_code_parameter"], true);
+    let auth = crate::token::basic(
+        registered["client_id"].as_str().unwrap(),
+        registered["client_secret"].as_str().unwrap(),
+    );
+    let ask = |body: &str| {
+        let r = crate::device::post(&app, "/bc-authorize", Some(&auth), body);
+        assert!(r.status < 500, "{}", r.text());
+        (
+            r.status,
+            if r.status == 200 {
+                String::new()
+            } else {
+                error_of(&r)
+            },
+        )
+    };
+    assert_eq!(
+        ask("scope=openid&login_hint=alice"),
+        (400, "missing_user_code".into())
+    );
+    assert_eq!(
+        ask(&format!("scope=openid&login_hint=alice&user_code={CODE}")),
+        (200, String::new())
+    );
+}
