@@ -11,7 +11,7 @@ use wasmtime::{Result, format_err};
 
 use crate::admin::{Client, StoreClient, User};
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -68,6 +68,23 @@ pub fn new_user(
         created_at: t,
         updated_at: t,
     })
+}
+
+/// Shortest CIBA user code accepted: with 5 tries per user per 15 minutes
+/// (op-async `ciba::user_code`), a 6-digit PIN holds for about 7 years of
+/// guessing on average.
+pub const MIN_USER_CODE_CHARS: usize = 6;
+
+/// A CIBA user code (CIBA Core 1.0 section 7.1) hashed like a password
+/// (argon2id), after checking it is 6 to 64 printable characters.
+pub fn user_code_hash(code: &str) -> Result<String> {
+    let chars = code.chars().count();
+    if !(MIN_USER_CODE_CHARS..=64).contains(&chars) || code.chars().any(char::is_control) {
+        return Err(format_err!(
+            "the user code must be {MIN_USER_CODE_CHARS} to 64 printable characters"
+        ));
+    }
+    hash_password(code).map_err(|e| format_err!("argon2: {e}"))
 }
 
 /// A client ready to store, and the secret to show the operator once.
@@ -253,6 +270,16 @@ mod tests {
                 new_user(None, name, password, claims).is_err(),
                 "{name} {claims:?}"
             );
+        }
+    }
+
+    #[test]
+    fn user_codes_are_checked_and_hashed() {
+        let phc = user_code_hash("482916").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(authrim_protocol::secret::verify_password("482916", &phc));
+        for bad in ["12345", "", "12345\n6", &"9".repeat(65)] {
+            assert!(user_code_hash(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -176,6 +176,24 @@ impl StoreClient {
             .map_err(|e| store_err("users.delete", e))
     }
 
+    /// `user-codes.set`.
+    pub async fn set_user_code(&self, user_id: &str, code_hash: &str, now: i64) -> Result<()> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_user_codes()
+            .call_set(&mut store, user_id, code_hash, now)
+            .await?
+            .map_err(|e| store_err("user-codes.set", e))
+    }
+
+    /// `user-codes.clear`.
+    pub async fn clear_user_code(&self, user_id: &str) -> Result<bool> {
+        let (mut store, b) = self.instance().await?;
+        b.authrim_store_user_codes()
+            .call_clear(&mut store, user_id)
+            .await?
+            .map_err(|e| store_err("user-codes.clear", e))
+    }
+
     /// `clients.create`, then `clients.set-secret` when a secret is given.
     pub async fn create_client(
         &self,

@@ -193,6 +193,23 @@ pub enum UserCommand {
     List,
     /// Delete a user: ends their sessions and revokes their grants.
     Delete { id: String },
+    /// Set the user's CIBA user code: the secret (6 to 64 characters, e.g.
+    /// a PIN) that clients registered with backchannel_user_code_parameter
+    /// must send to reach the user. Hashed with argon2id; prefer
+    /// --user-code-stdin, since --user-code is visible in the process list.
+    SetUserCode {
+        #[arg(long)]
+        username: String,
+        #[arg(long, conflicts_with_all = ["user_code_stdin", "clear"])]
+        user_code: Option<String>,
+        /// Read the code from the first line of standard input.
+        #[arg(long, conflicts_with = "clear")]
+        user_code_stdin: bool,
+        /// Remove the user's code instead (such clients can then not
+        /// reach the user).
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -486,6 +503,41 @@ async fn admin_user(client: &StoreClient, command: UserCommand) -> Result<()> {
                 return Err(format_err!("no user with id {id}"));
             }
             println!("deleted user {id}");
+        }
+        UserCommand::SetUserCode {
+            username,
+            user_code,
+            user_code_stdin,
+            clear,
+        } => {
+            let user = client
+                .find_user(&username)
+                .await?
+                .ok_or_else(|| format_err!("no user named {username}"))?;
+            if clear {
+                let had = client.clear_user_code(&user.id).await?;
+                let what = if had { "removed" } else { "had no" };
+                println!("{what} user code for {}", user.username);
+                return Ok(());
+            }
+            let code = match (user_code, user_code_stdin) {
+                (_, true) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+                (Some(code), false) => code,
+                (None, false) => {
+                    return Err(format_err!(
+                        "give --user-code, --user-code-stdin or --clear"
+                    ));
+                }
+            };
+            let hash = accounts::user_code_hash(&code)?;
+            client
+                .set_user_code(&user.id, &hash, accounts::now())
+                .await?;
+            println!("set user code for {}", user.username);
         }
     }
     Ok(())

@@ -54,7 +54,7 @@ fn setup() -> (DataDir, App) {
     (data, app)
 }
 
-fn bc_authorize(app: &App, client: &str, body: &str) -> Response {
+pub(crate) fn bc_authorize(app: &App, client: &str, body: &str) -> Response {
     post(app, "/bc-authorize", Some(&basic(client, SECRET)), body)
 }
 
@@ -65,7 +65,7 @@ fn start(app: &App, body: &str) -> String {
     r.json()["auth_req_id"].as_str().unwrap().to_string()
 }
 
-fn poll(app: &App, client: &str, auth_req_id: &str) -> Response {
+pub(crate) fn poll(app: &App, client: &str, auth_req_id: &str) -> Response {
     post(
         app,
         "/token",
@@ -75,7 +75,7 @@ fn poll(app: &App, client: &str, auth_req_id: &str) -> Response {
 }
 
 /// Allows or denies the `n`th request listed on the approval page.
-fn decide(b: &mut Browser, page: &Response, n: usize, decision: &str) -> Response {
+pub(crate) fn decide(b: &mut Browser, page: &Response, n: usize, decision: &str) -> Response {
     b.send(
         "POST",
         "/bc-approve",
@@ -102,7 +102,7 @@ fn decision_form(page: &Response, n: usize, decision: &str) -> String {
     ])
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     serde_json::from_slice(
         &base64::Engine::decode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,

@@ -9,6 +9,7 @@ mod harness;
 mod auth;
 mod browser;
 mod ciba;
+mod ciba_hints;
 mod device;
 mod discovery;
 mod dpop;

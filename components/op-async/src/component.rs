@@ -6,12 +6,13 @@ use crate::config::Config;
 use crate::request::Request;
 use crate::store::{
     CibaApproval, CibaRequest, Client, DeviceApproval, DeviceRequest, Session, Store, StoreError,
-    User,
+    TrustedIssuer, User,
 };
 use crate::Env;
 use authrim_protocol::OAuthError;
 use authrim_spin::store::{
-    ciba_requests, clients, device_grants, keys, one_time, rate_limits, sessions, users,
+    ciba_requests, clients, device_grants, keys, one_time, rate_limits, sessions, trusted_issuers,
+    user_codes, users,
 };
 use authrim_spin::wasi_http::{self, read_request, send_response};
 use spin_sdk::http::{IncomingRequest, ResponseOutparam};
@@ -130,6 +131,18 @@ impl Store for SpinStore {
         now: i64,
     ) -> Result<Option<CibaRequest>, StoreError> {
         ciba_requests::deny(auth_req_id_hash, user_id, now)
+    }
+
+    fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError> {
+        trusted_issuers::get(issuer)
+    }
+
+    fn user_code(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        user_codes::get(user_id)
+    }
+
+    fn rate_reset(&self, bucket: &str) -> Result<(), StoreError> {
+        rate_limits::reset(bucket)
     }
 }
 

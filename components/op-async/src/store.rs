@@ -12,6 +12,7 @@ pub use authrim_spin::store::ciba_requests::{CibaApproval, CibaRequest};
 pub use authrim_spin::store::clients::Client;
 pub use authrim_spin::store::device_grants::{DeviceApproval, DeviceRequest};
 pub use authrim_spin::store::sessions::Session;
+pub use authrim_spin::store::trusted_issuers::{SubjectMapping, TrustedIssuer};
 pub use authrim_spin::store::types::StoreError;
 pub use authrim_spin::store::users::User;
 
@@ -64,6 +65,12 @@ pub trait Store: ClientRecords {
         user_id: &str,
         now: i64,
     ) -> Result<Option<CibaRequest>, StoreError>;
+    /// `trusted-issuers.get` (issuers of `login_hint_token`s).
+    fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError>;
+    /// `user-codes.get`: the user's CIBA user code hash.
+    fn user_code(&self, user_id: &str) -> Result<Option<String>, StoreError>;
+    /// `rate-limits.reset`.
+    fn rate_reset(&self, bucket: &str) -> Result<(), StoreError>;
 }
 
 /// A store failure: logged with what was being done, answered as

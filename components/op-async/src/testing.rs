@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::store::{
     CibaApproval, CibaRequest, Client, DeviceApproval, DeviceRequest, Session, Store, StoreError,
-    User,
+    TrustedIssuer, User,
 };
 
 /// An outbound POST: URL, headers, body.
@@ -34,6 +34,9 @@ pub struct MemoryStore {
     /// What op-token answers a chained request (`*.spin.internal`); none:
     /// the chained request fails.
     pub chained_answer: RefCell<Option<(u16, Vec<u8>)>>,
+    pub issuers: RefCell<HashMap<String, TrustedIssuer>>,
+    /// CIBA user code hashes by user id.
+    pub user_codes: RefCell<HashMap<String, String>>,
 }
 
 #[derive(Clone, Debug)]
@@ -248,6 +251,19 @@ impl Store for MemoryStore {
         now: i64,
     ) -> Result<Option<CibaRequest>, StoreError> {
         Ok(self.decide_ciba(hash, user_id, now, None))
+    }
+
+    fn trusted_issuer(&self, issuer: &str) -> Result<Option<TrustedIssuer>, StoreError> {
+        Ok(self.issuers.borrow().get(issuer).cloned())
+    }
+
+    fn user_code(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.user_codes.borrow().get(user_id).cloned())
+    }
+
+    fn rate_reset(&self, bucket: &str) -> Result<(), StoreError> {
+        self.rates.borrow_mut().remove(bucket);
+        Ok(())
     }
 }
 

@@ -96,14 +96,14 @@ pub fn deployed(require_pushed_authorization_requests: bool) -> Capabilities {
             client_auth_signing_algs: strings(CLIENT_AUTH_SIGNING_ALGS),
         }),
         device_authorization: true,
-        // op-async's /bc-authorize; user_code is not accepted (registration
-        // refuses backchannel_user_code_parameter).
+        // op-async's /bc-authorize; user_code for clients registered with
+        // backchannel_user_code_parameter.
         backchannel: Some(BackchannelCapabilities {
             delivery_modes: DELIVERY_MODES_SUPPORTED
                 .iter()
                 .map(|m| m.to_string())
                 .collect(),
-            user_code_parameter: false,
+            user_code_parameter: true,
         }),
     }
 }

@@ -14,9 +14,10 @@ use crate::keys::KeyEnv;
 use crate::sql::{Row, Sql, SqlError, Value};
 use crate::{
     ciba_requests, clients, codes, consents, device_grants, dpop, grants, keys, one_time,
-    rate_limits, sessions, trusted_issuers, users, AccessToken, AuthCode, BoundGrant, CibaApproval,
-    CibaPollOutcome, CibaRequest, Client, Consent, DeviceApproval, DeviceRequest, Grant, KeyInfo,
-    PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, TrustedIssuer, User,
+    rate_limits, sessions, trusted_issuers, user_codes, users, AccessToken, AuthCode, BoundGrant,
+    CibaApproval, CibaPollOutcome, CibaRequest, Client, Consent, DeviceApproval, DeviceRequest,
+    Grant, KeyInfo, PollOutcome, RedeemOutcome, RotateOutcome, Session, StoreError, TrustedIssuer,
+    User,
 };
 
 /// `Sql` over the Spin SQLite database `default` (the parent's, through
@@ -474,5 +475,19 @@ impl wit::trusted_issuers::Guest for Store {
 
     fn remove(issuer: String) -> Result<bool, StoreError> {
         with_db(|db| trusted_issuers::remove(db, &issuer))
+    }
+}
+
+impl wit::user_codes::Guest for Store {
+    fn set(user_id: String, code_hash: String, now: i64) -> Result<(), StoreError> {
+        with_db(|db| user_codes::set(db, &user_id, &code_hash, now))
+    }
+
+    fn get(user_id: String) -> Result<Option<String>, StoreError> {
+        with_db(|db| user_codes::get(db, &user_id))
+    }
+
+    fn clear(user_id: String) -> Result<bool, StoreError> {
+        with_db(|db| user_codes::clear(db, &user_id))
     }
 }

@@ -8,7 +8,7 @@
 //! - [`sql`]: the seam, a one-method [`sql::Sql`] trait.
 //! - [`keys`], [`clients`], [`users`], [`sessions`], [`codes`], [`grants`],
 //!   [`one_time`], [`consents`], [`rate_limits`], [`device_grants`], [`trusted_issuers`],
-//!   [`ciba_requests`]: the store logic, one module per interface, written
+//!   [`ciba_requests`], [`user_codes`]: the store logic, one module per interface, written
 //!   against `Sql` and tested natively with rusqlite on the real schema.
 //! - `component` (wasm32 only): implements `Sql` with Spin's SQLite, reads
 //!   the clock, the `master_key` variable and `wasi:random`, and exports
@@ -41,6 +41,7 @@ pub mod rate_limits;
 pub mod sessions;
 pub mod sql;
 pub mod trusted_issuers;
+pub mod user_codes;
 pub mod users;
 
 #[cfg(target_arch = "wasm32")]

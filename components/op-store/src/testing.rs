@@ -20,6 +20,7 @@ pub const SCHEMA: &str = concat!(
     include_str!("../../../migrations/0007_trusted_issuers.sql"),
     include_str!("../../../migrations/0008_jar.sql"),
     include_str!("../../../migrations/0009_frontenc.sql"),
+    include_str!("../../../migrations/0010_ciba_user_code.sql"),
 );
 
 pub struct TestDb(pub Connection);

@@ -113,6 +113,7 @@ pub fn delete(db: &dyn Sql, id: &str) -> Result<bool, StoreError> {
         db.execute("DELETE FROM grants WHERE user_id = ?1", params![id])?;
         db.execute("DELETE FROM sessions WHERE user_id = ?1", params![id])?;
         db.execute("DELETE FROM consents WHERE user_id = ?1", params![id])?;
+        db.execute("DELETE FROM user_codes WHERE user_id = ?1", params![id])?;
         let rows = db.execute("DELETE FROM users WHERE id = ?1 RETURNING id", params![id])?;
         Ok(!rows.is_empty())
     })

@@ -13,6 +13,8 @@ use authrim_protocol::secret::hash_token;
 use authrim_protocol::{ErrorCode, OAuthError};
 use serde_json::{Map, Value};
 
+use crate::client_lookup::{keys_at, ClientLookup};
+
 /// `grant_type` of the JWT bearer authorization grant (RFC 7523 §2.1).
 pub const JWT_BEARER_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -177,10 +179,110 @@ fn claims_error(p: ClaimsProblem) -> OAuthError {
     invalid_grant(format!("assertion {}", p.describe()))
 }
 
+/// Why a signed JWT from a trusted issuer was refused before its claims
+/// were checked. [`JwtProblem::describe`] completes a sentence whose
+/// subject is the JWT.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtProblem {
+    TooLarge,
+    UnsupportedAlg,
+    NotSignedJwt,
+    NotObject,
+    NoIss,
+    NoSub,
+    Claims(ClaimsProblem),
+}
+
+impl JwtProblem {
+    pub fn describe(self) -> &'static str {
+        match self {
+            JwtProblem::TooLarge => "is too large",
+            JwtProblem::UnsupportedAlg => "alg must be RS256 or ES256",
+            JwtProblem::NotSignedJwt => "is not a signed JWT",
+            JwtProblem::NotObject => "claims are not a JSON object",
+            JwtProblem::NoIss => "needs iss",
+            JwtProblem::NoSub => "needs sub",
+            JwtProblem::Claims(p) => p.describe(),
+        }
+    }
+}
+
+/// Why a parsed JWT's signature was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// No key of the issuer matches its `kid` and `alg`.
+    NoKey,
+    BadSignature,
+}
+
+/// A JWT signed by an issuer of the operator's registry (`trusted-issuers`),
+/// parsed but not yet verified: what a JWT bearer grant's assertion and a
+/// CIBA `login_hint_token` share. RS256 or ES256 only (`none` and MACs are
+/// refused: a MAC would need a secret shared with the issuer), no `crit`,
+/// `iss`, `sub`, `aud` and `exp` present; oversized input refused before
+/// decoding.
+#[derive(Clone)]
+pub struct IssuedJwt {
+    jws: Compact,
+    pub claims: Map<String, Value>,
+    pub iss: String,
+    pub sub: String,
+    pub times: TimeClaims,
+}
+
+impl IssuedJwt {
+    pub fn parse(token: &str, max_bytes: usize) -> Result<IssuedJwt, JwtProblem> {
+        if token.len() > max_bytes {
+            return Err(JwtProblem::TooLarge);
+        }
+        let jws = Compact::parse(token).map_err(|e| match e {
+            JoseError::UnsupportedAlg(_) => JwtProblem::UnsupportedAlg,
+            _ => JwtProblem::NotSignedJwt,
+        })?;
+        let claims = match serde_json::from_slice::<Value>(&jws.payload) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(JwtProblem::NotObject),
+        };
+        let iss = non_empty(&claims, "iss").ok_or(JwtProblem::NoIss)?;
+        let sub = non_empty(&claims, "sub").ok_or(JwtProblem::NoSub)?;
+        let times = TimeClaims::read(&claims).map_err(JwtProblem::Claims)?;
+        Ok(IssuedJwt {
+            jws,
+            claims,
+            iss,
+            sub,
+            times,
+        })
+    }
+
+    /// A string claim, when present and not empty.
+    pub fn string(&self, name: &str) -> Option<String> {
+        non_empty(&self.claims, name)
+    }
+
+    /// Verifies the signature with the issuer's key named by `kid` (or its
+    /// only key for the alg).
+    pub fn verify(&self, keys: &Jwks) -> Result<(), KeyProblem> {
+        let jwk = keys
+            .select(self.jws.kid(), self.jws.alg)
+            .ok_or(KeyProblem::NoKey)?;
+        self.jws
+            .verify(jwk, &[Alg::RS256, Alg::ES256])
+            .map_err(|_| KeyProblem::BadSignature)
+    }
+}
+
+fn non_empty(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    match claims.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
 /// The `assertion` of a JWT bearer grant, parsed but not yet verified.
 #[derive(Clone)]
 pub struct GrantAssertion {
-    jws: Compact,
+    jwt: IssuedJwt,
     pub iss: String,
     pub sub: String,
     pub jti: String,
@@ -200,37 +302,21 @@ impl std::fmt::Debug for GrantAssertion {
 }
 
 impl GrantAssertion {
-    /// Parses a compact JWS: RS256 or ES256 only (`none` and MACs are
-    /// refused: a MAC would need a secret shared with the issuer), no
-    /// `crit`, and the claims `iss`, `sub`, `aud`, `exp` and `jti` present.
-    /// `jti` is required (RFC 7523 makes it optional) because we accept
-    /// each assertion once. Oversized input is refused before decoding.
+    /// Parses the assertion ([`IssuedJwt::parse`] at most
+    /// [`MAX_ASSERTION_BYTES`]). `jti` is also required (RFC 7523 makes it
+    /// optional) because we accept each assertion once.
     pub fn parse(token: &str) -> Result<GrantAssertion, OAuthError> {
-        if token.len() > MAX_ASSERTION_BYTES {
-            return Err(invalid_grant("assertion is too large"));
-        }
-        let jws = Compact::parse(token).map_err(|e| match e {
-            JoseError::UnsupportedAlg(_) => invalid_grant("assertion alg must be RS256 or ES256"),
-            _ => invalid_grant("assertion is not a signed JWT"),
-        })?;
-        let claims = match serde_json::from_slice::<Value>(&jws.payload) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(invalid_grant("assertion claims are not a JSON object")),
-        };
-        let string = |name: &str| match claims.get(name) {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
-        };
-        let iss = string("iss").ok_or_else(|| invalid_grant("assertion needs iss"))?;
-        let sub = string("sub").ok_or_else(|| invalid_grant("assertion needs sub"))?;
-        let times = TimeClaims::read(&claims).map_err(claims_error)?;
-        let jti = string("jti").ok_or_else(|| invalid_grant("assertion needs jti"))?;
+        let jwt = IssuedJwt::parse(token, MAX_ASSERTION_BYTES)
+            .map_err(|p| invalid_grant(format!("assertion {}", p.describe())))?;
+        let jti = jwt
+            .string("jti")
+            .ok_or_else(|| invalid_grant("assertion needs jti"))?;
         Ok(GrantAssertion {
-            jws,
-            iss,
-            sub,
+            iss: jwt.iss.clone(),
+            sub: jwt.sub.clone(),
+            times: jwt.times.clone(),
             jti,
-            times,
+            jwt,
         })
     }
 
@@ -240,21 +326,48 @@ impl GrantAssertion {
         self.times.check(rules, now).map_err(claims_error)
     }
 
-    /// Verifies the signature with the issuer's key named by `kid` (or its
-    /// only key for the alg).
+    /// Verifies the signature with the issuer's keys ([`IssuedJwt::verify`]).
     pub fn verify(&self, keys: &Jwks) -> Result<(), OAuthError> {
-        let jwk = keys.select(self.jws.kid(), self.jws.alg).ok_or_else(|| {
-            invalid_grant("no key of the assertion issuer matches its kid and alg")
-        })?;
-        self.jws
-            .verify(jwk, &[Alg::RS256, Alg::ES256])
-            .map_err(|_| invalid_grant("assertion signature is invalid"))
+        self.jwt.verify(keys).map_err(|p| match p {
+            KeyProblem::NoKey => {
+                invalid_grant("no key of the assertion issuer matches its kid and alg")
+            }
+            KeyProblem::BadSignature => invalid_grant("assertion signature is invalid"),
+        })
     }
 
     /// The op-store `one-time` key of its `jti` ([`GRANT_JTI_NAMESPACE`]):
     /// `jti`s are unique per issuer.
     pub fn replay_key(&self) -> String {
         hash_token(&format!("{}\n{}", self.iss, self.jti))
+    }
+}
+
+/// A trusted issuer's keys: its JWK Set by value, or the one at its
+/// `jwks_uri`, fetched on each use like a client's (so key rotation needs
+/// no restart). The error is for the operator's log.
+pub async fn issuer_keys<L: ClientLookup>(
+    jwks_json: Option<&str>,
+    jwks_uri: Option<&str>,
+    lookup: &L,
+) -> Result<Jwks, String> {
+    match (jwks_json, jwks_uri) {
+        (Some(json), _) => Jwks::parse(json).map_err(|e| e.to_string()),
+        (None, Some(uri)) => keys_at(uri, lookup).await,
+        (None, None) => Err("no keys configured".to_string()),
+    }
+}
+
+/// The local user a user-subject issuer's `sub` names: the user whose id,
+/// or else whose username, it is (the lookups are the caller's store).
+pub fn subject_user<U, E>(
+    sub: &str,
+    by_id: impl FnOnce(&str) -> Result<Option<U>, E>,
+    by_username: impl FnOnce(&str) -> Result<Option<U>, E>,
+) -> Result<Option<U>, E> {
+    match by_id(sub)? {
+        Some(u) => Ok(Some(u)),
+        None => by_username(sub),
     }
 }
 

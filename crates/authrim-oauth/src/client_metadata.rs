@@ -443,7 +443,8 @@ pub struct ClientMetadata {
     /// CIBA Core §4: https endpoint notified in ping and push modes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_client_notification_endpoint: Option<String>,
-    /// CIBA Core §4: the client sends `user_code` with its requests.
+    /// CIBA Core §4: the client sends `user_code` with its requests; the
+    /// OP then requires it (`crate::ciba::registered_user_code`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_user_code_parameter: bool,
     /// OIDC Registration §2: the alg every request object of this client
@@ -698,9 +699,10 @@ impl ClientMetadata {
 
     /// CIBA Core §4: the CIBA grant needs a delivery mode; ping and push
     /// need an https notification endpoint. Only the modes this build
-    /// delivers (`crate::ciba::DELIVERY_MODES_SUPPORTED`) and no
-    /// `user_code` are accepted, so that no client is registered for
-    /// something the endpoints would not do.
+    /// delivers (`crate::ciba::DELIVERY_MODES_SUPPORTED`) are accepted, so
+    /// that no client is registered for something the endpoints would not
+    /// do. `backchannel_user_code_parameter` is served (op-async requires
+    /// and checks `user_code` for such a client).
     fn validate_backchannel(&self) -> Result<(), OAuthError> {
         let ciba = self.allows_grant(GrantType::Ciba);
         if ciba && self.is_public() {
@@ -744,11 +746,6 @@ impl ClientMetadata {
                 "backchannel_token_delivery_mode {mode} is not supported (supported: {})",
                 supported.join(", ")
             )));
-        }
-        if self.backchannel_user_code_parameter {
-            return Err(invalid_metadata(
-                "backchannel_user_code_parameter is not supported",
-            ));
         }
         Ok(())
     }
@@ -1941,6 +1938,11 @@ mod tests {
         ] {
             parse(json).validate().unwrap();
         }
+        let with_code = parse(
+            r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","backchannel_user_code_parameter":true}"#,
+        );
+        with_code.validate().unwrap();
+        assert!(with_code.backchannel_user_code_parameter);
         let table = [
             (
                 r#"{"grant_types":["urn:openid:params:grant-type:ciba"]}"#,
@@ -1961,10 +1963,6 @@ mod tests {
             (
                 r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://c.example/n#f"}"#,
                 "must be an https URL",
-            ),
-            (
-                r#"{"grant_types":["urn:openid:params:grant-type:ciba"],"backchannel_token_delivery_mode":"poll","backchannel_user_code_parameter":true}"#,
-                "backchannel_user_code_parameter is not supported",
             ),
         ];
         for (json, why) in table {

@@ -8,12 +8,18 @@
 //! 4. the parameters (`authrim_oauth::ciba::AuthenticationRequest`):
 //!    `scope` with `openid`, exactly one hint, `binding_message`,
 //!    `requested_expiry`; then the scope limited to the registered one;
-//! 5. the user: `login_hint` is a username, `id_token_hint` an ID Token
-//!    this OP issued to this client (`authrim_oauth::id_token_hint`); no
-//!    such active user is `unknown_user_id`;
-//! 6. an `auth_req_id` (256 random bits, stored as its SHA-256) with its
+//! 5. `user_code` only from a client registered with
+//!    `backchannel_user_code_parameter`, and then required
+//!    (`missing_user_code`; `authrim_oauth::ciba::registered_user_code`);
+//! 6. the user: `login_hint` is a username, `id_token_hint` an ID Token
+//!    this OP issued to this client (`authrim_oauth::id_token_hint`),
+//!    `login_hint_token` a JWT from a trusted issuer (`super::hint_token`);
+//!    no such active user is `unknown_user_id`;
+//! 7. the user's code, when required (`super::user_code`:
+//!    `invalid_user_code`, throttled per user);
+//! 8. an `auth_req_id` (256 random bits, stored as its SHA-256) with its
 //!    lifetime and the polling interval (`device_poll_interval`);
-//! 7. the deployment's webhook, if configured (`super::webhook`), told of
+//! 9. the deployment's webhook, if configured (`super::webhook`), told of
 //!    the new request (best effort).
 //!
 //! §7.3: 200 with `auth_req_id`, `expires_in`, `interval`. Errors are §13
@@ -21,7 +27,9 @@
 //! no-store`.
 
 use authrim_jose::Jwks;
-use authrim_oauth::ciba::{AuthenticationRequest, UserHint, DELIVERY_MODES_SUPPORTED};
+use authrim_oauth::ciba::{
+    registered_user_code, AuthenticationRequest, UserHint, DELIVERY_MODES_SUPPORTED,
+};
 use authrim_oauth::client_lookup::AuthenticatedClient;
 use authrim_oauth::client_metadata::{BackchannelDeliveryMode, GrantType};
 use authrim_oauth::id_token_hint;
@@ -32,6 +40,7 @@ use serde::Serialize;
 
 use super::notify::Notification;
 use super::webhook::{signature, Event, Webhook, MAX_IGNORED_ANSWER, SIGNATURE_HEADER};
+use super::{hint_token, user_code};
 use super::{APPROVAL_PATH, AUTHORIZE_PATH};
 use crate::request::Request;
 use crate::store::{fault, CibaRequest, Store, User};
@@ -68,7 +77,14 @@ async fn serve<S: Store>(env: &Env<'_, S>, req: &Request<'_>) -> Result<HttpResp
         .as_deref()
         .map(|s| Scope::from_tokens(s.split(' ')));
     let scope = request.scope.restrict_to_registered(registered.as_ref())?;
-    let user = find_user(env, &client, &request.hint)?;
+    let code = registered_user_code(
+        client.metadata.backchannel_user_code_parameter,
+        request.user_code.as_deref(),
+    )?;
+    let user = find_user(env, &client, &request.hint).await?;
+    if let Some(code) = code {
+        user_code::check(env, &user, code)?;
+    }
     let auth_req_id = new_token()?;
     // §7.1: required for ping (and push); kept, with the id, only for the
     // callback. A poll client's token, if it sent one, is not kept.
@@ -186,7 +202,7 @@ fn unknown_user() -> OAuthError {
 }
 
 /// The active user the hint names.
-fn find_user<S: Store>(
+async fn find_user<S: Store>(
     env: &Env<'_, S>,
     client: &AuthenticatedClient,
     hint: &UserHint,
@@ -209,6 +225,7 @@ fn find_user<S: Store>(
             }
             env.store.user(&hint.sub).map_err(fault("users.get"))?
         }
+        UserHint::LoginHintToken(token) => hint_token::user_of(env, token).await?,
     };
     found.filter(|u| !u.disabled).ok_or_else(unknown_user)
 }

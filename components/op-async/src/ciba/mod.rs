@@ -7,10 +7,14 @@
 
 pub mod approval;
 pub mod authorize;
+pub mod hint_token;
 pub mod notify;
 pub mod pages;
+pub mod user_code;
 pub mod webhook;
 
+#[cfg(test)]
+mod hint_tests;
 #[cfg(test)]
 mod tests;
 

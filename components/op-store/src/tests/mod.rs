@@ -13,6 +13,7 @@ mod rate_limits_test;
 mod secrets_test;
 mod sessions_test;
 mod trusted_issuers_test;
+mod user_codes_test;
 
 use crate::testing::TestDb;
 use crate::{

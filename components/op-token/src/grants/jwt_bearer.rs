@@ -27,9 +27,10 @@
 //! there is no authentication event for an ID Token to describe. User
 //! subjects with `openid` can still call UserInfo.
 
-use authrim_oauth::assertion::{subject_allowed, GrantAssertion, GRANT_JTI_NAMESPACE};
+use authrim_oauth::assertion::{
+    issuer_keys, subject_allowed, subject_user, GrantAssertion, GRANT_JTI_NAMESPACE,
+};
 use authrim_oauth::client_auth::AssertionRules;
-use authrim_oauth::client_lookup;
 use authrim_oauth::dpop::Proof;
 use authrim_oauth::form::Params;
 use authrim_oauth::scope::{Scope, OFFLINE_ACCESS, OPENID};
@@ -106,12 +107,13 @@ async fn verify_signature<S: Store>(
     issuer: &TrustedIssuer,
     store: &S,
 ) -> Result<(), OAuthError> {
-    let keys = match (&issuer.jwks_json, &issuer.jwks_uri) {
-        (Some(json), _) => authrim_jose::Jwks::parse(json).map_err(|e| e.to_string()),
-        (None, Some(uri)) => client_lookup::keys_at(uri, &crate::client::lookup(store)).await,
-        (None, None) => Err("no keys configured".to_string()),
-    };
-    let keys = keys.map_err(|why| {
+    let keys = issuer_keys(
+        issuer.jwks_json.as_deref(),
+        issuer.jwks_uri.as_deref(),
+        &crate::client::lookup(store),
+    )
+    .await
+    .map_err(|why| {
         eprintln!("op-token: trusted issuer {}: keys: {why}", issuer.issuer);
         invalid_grant("the keys of the assertion issuer are unavailable")
     })?;
@@ -119,14 +121,18 @@ async fn verify_signature<S: Store>(
 }
 
 /// Step 4 for issuers of user subjects: the enabled user whose id, or
-/// else whose username, is `sub`.
+/// else whose username, is `sub` (`assertion::subject_user`, shared with
+/// CIBA's `login_hint_token`).
 fn local_user<S: Store>(store: &S, sub: &str) -> Result<User, OAuthError> {
-    let user = match store.user(sub).map_err(fault("users.get"))? {
-        Some(u) => Some(u),
-        None => store
-            .user_by_username(sub)
-            .map_err(fault("users.find-by-username"))?,
-    };
+    let user = subject_user(
+        sub,
+        |id| store.user(id).map_err(fault("users.get")),
+        |name| {
+            store
+                .user_by_username(name)
+                .map_err(fault("users.find-by-username"))
+        },
+    )?;
     user.filter(|u| !u.disabled)
         .ok_or_else(|| invalid_grant("the assertion subject is not an active user"))
 }
