@@ -265,8 +265,7 @@ fn bad_metadata_is_refused_with_the_right_code() {
         ),
         (
             json!({"grant_types": ["urn:openid:params:grant-type:ciba"],
-                   "backchannel_token_delivery_mode": "push",
-                   "backchannel_client_notification_endpoint": "https://rp.example/cb"}),
+                   "backchannel_token_delivery_mode": "push"}),
             "invalid_client_metadata",
         ),
         (
