@@ -517,6 +517,22 @@ fn receiver() -> (u16, std::sync::mpsc::Receiver<Received>) {
     (port, rx)
 }
 
+/// The next callback to a ping or push client: a POST to `path` with the
+/// client's notification token as Bearer; its JSON body.
+fn callback(received: &std::sync::mpsc::Receiver<Received>, path: &str, bearer: &str) -> Value {
+    let got = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the client is called back");
+    assert!(
+        got.head.starts_with(&format!("POST {path} HTTP/1.1\r\n")),
+        "{}",
+        got.head
+    );
+    let authorization = format!("authorization: Bearer {bearer}");
+    assert!(got.head.lines().any(|l| l == authorization), "{}", got.head);
+    serde_json::from_slice(&got.body).unwrap()
+}
+
 #[test]
 fn new_requests_are_posted_signed_to_the_webhook() {
     use hmac::{Hmac, Mac};
@@ -626,22 +642,7 @@ fn ping_clients_are_called_back_and_then_fetch_their_tokens() {
         let mut b = Browser::new(&app);
         let list = b.open_signing_in("/bc-approve");
         assert_eq!(decide(&mut b, &list, 0, decision).status, 200);
-        let got = received
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("the client is called back");
-        assert!(
-            got.head.starts_with("POST /ciba/cb HTTP/1.1\r\n"),
-            "{}",
-            got.head
-        );
-        assert!(
-            got.head
-                .lines()
-                .any(|l| l == "authorization: Bearer bearer-8d67dc78-e2e"),
-            "{}",
-            got.head
-        );
-        let body: Value = serde_json::from_slice(&got.body).unwrap();
+        let body = callback(&received, "/ciba/cb", "bearer-8d67dc78-e2e");
         assert_eq!(body, json!({ "auth_req_id": id }));
         // The client fetches the result as in poll mode (§10.2).
         let r = poll(&app, "bank", &id);
@@ -683,24 +684,7 @@ fn push_clients_receive_their_tokens_at_the_notification_endpoint() {
         (missing.status, error_of(&missing).as_str()),
         (400, "invalid_request")
     );
-    let receive = || {
-        let got = received
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("the client is called");
-        assert!(
-            got.head.starts_with("POST /ciba/push HTTP/1.1\r\n"),
-            "{}",
-            got.head
-        );
-        assert!(
-            got.head
-                .lines()
-                .any(|l| l == "authorization: Bearer push-bearer-2f1e-e2e"),
-            "{}",
-            got.head
-        );
-        serde_json::from_slice::<Value>(&got.body).unwrap()
-    };
+    let receive = || callback(&received, "/ciba/push", "push-bearer-2f1e-e2e");
     let start_push = || {
         start(
             &app,
