@@ -14,11 +14,10 @@ use serde_json::{json, Value};
 use crate::ciba::{bc_authorize, claims, decide, poll};
 use crate::device::{add_client, error_of, Browser, PASSWORD};
 use crate::harness::{admin, admin_command, App, DataDir};
-use crate::token::{form, now, EC_KEY_PEM, EC_X, EC_Y, RSA_KEY_PEM, RSA_N};
+use crate::jwt_bearer::{b64, es256, issuer_jwks, patched, rs256, IDP, SVC};
+use crate::token::{form, now};
 
 const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
-const IDP: &str = "https://idp.example.test";
-const SVC: &str = "https://svc.example.test";
 const CODE: &str = "482916";
 /// `user_code::LIMIT` in op-async: wrong codes per user per 15 minutes.
 const LIMIT: usize = 5;
@@ -59,11 +58,7 @@ fn setup() -> (DataDir, App) {
     );
     admin(&data, &["user", "add", "--username", "bob"]);
     let jwks = data.dir.path().join("idp-jwks.json");
-    let keys = json!({"keys": [
-        {"kty": "EC", "crv": "P-256", "kid": "ec1", "x": EC_X, "y": EC_Y},
-        {"kty": "RSA", "kid": "rsa1", "n": RSA_N, "e": "AQAB"},
-    ]});
-    std::fs::write(&jwks, keys.to_string()).unwrap();
+    std::fs::write(&jwks, issuer_jwks()).unwrap();
     let jwks = jwks.to_str().unwrap();
     for (issuer, subjects, mapping) in [
         (IDP, &["alice", "user-alice", "bob", "ghost"][..], "user"),
@@ -85,42 +80,9 @@ fn our_issuer(app: &App) -> String {
 
 fn hint_claims(app: &App, patch: Value) -> Value {
     let now = now();
-    let mut c = json!({"iss": IDP, "sub": "alice", "aud": our_issuer(app),
-                       "iat": now, "exp": now + 120});
-    for (k, v) in patch.as_object().unwrap() {
-        if v.is_null() {
-            c.as_object_mut().unwrap().remove(k);
-        } else {
-            c[k] = v.clone();
-        }
-    }
-    c
-}
-
-fn es256(c: &Value) -> String {
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some("ec1".into());
-    encode(
-        &header,
-        c,
-        &EncodingKey::from_ec_pem(EC_KEY_PEM.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
-
-fn rs256(c: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("rsa1".into());
-    encode(
-        &header,
-        c,
-        &EncodingKey::from_rsa_pem(RSA_KEY_PEM.as_bytes()).unwrap(),
-    )
-    .unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+    let c = json!({"iss": IDP, "sub": "alice", "aud": our_issuer(app),
+                   "iat": now, "exp": now + 120});
+    patched(c, patch)
 }
 
 /// Status and `error` of a `/bc-authorize` answer, after checking it is
@@ -206,7 +168,7 @@ fn login_hint_token_negative_table_never_a_5xx() {
             "{}.{}.{}",
             b64(json!({"alg": alg, "kid": "ec1"}).to_string().as_bytes()),
             b64(c(json!({})).to_string().as_bytes()),
-            b64(&[7u8; 64])
+            b64([7u8; 64])
         )
     };
     let hs256 = encode(

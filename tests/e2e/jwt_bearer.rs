@@ -14,10 +14,11 @@ use crate::token::{
 };
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-const IDP: &str = "https://idp.example.test";
-const SVC: &str = "https://svc.example.test";
+pub(crate) const IDP: &str = "https://idp.example.test";
+pub(crate) const SVC: &str = "https://svc.example.test";
 
-fn issuer_jwks() -> String {
+/// The trusted issuers' JWK Set: EC key `ec1`, RSA key `rsa1`.
+pub(crate) fn issuer_jwks() -> String {
     json!({"keys": [
         {"kty": "EC", "crv": "P-256", "kid": "ec1", "x": EC_X, "y": EC_Y},
         {"kty": "RSA", "kid": "rsa1", "n": RSA_N, "e": "AQAB"},
@@ -110,7 +111,8 @@ fn claims(iss: &str, sub: &str, jti: &str) -> Value {
            "iat": now, "exp": now + 120, "jti": jti})
 }
 
-fn patched(mut c: Value, patch: Value) -> Value {
+/// `c` with `patch` merged in (a null removes the claim).
+pub(crate) fn patched(mut c: Value, patch: Value) -> Value {
     for (k, v) in patch.as_object().unwrap() {
         if v.is_null() {
             c.as_object_mut().unwrap().remove(k);
@@ -121,7 +123,8 @@ fn patched(mut c: Value, patch: Value) -> Value {
     c
 }
 
-fn es256(c: &Value) -> String {
+/// `c` signed ES256 with the issuers' key `ec1`.
+pub(crate) fn es256(c: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("ec1".into());
     encode(
@@ -132,7 +135,8 @@ fn es256(c: &Value) -> String {
     .unwrap()
 }
 
-fn rs256(c: &Value) -> String {
+/// `c` signed RS256 with the issuers' key `rsa1`.
+pub(crate) fn rs256(c: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("rsa1".into());
     encode(
@@ -258,7 +262,7 @@ fn negative_table_never_a_5xx() {
     let none_alg = format!(
         "{}.{}.",
         b64(r#"{"alg":"none"}"#),
-        b64(&ok("none").to_string())
+        b64(ok("none").to_string())
     );
     let hs256 = encode(
         &Header::new(Algorithm::HS256),
@@ -450,7 +454,7 @@ fn registration_and_discovery_offer_the_grant() {
     assert_eq!(r.json()["error"], "invalid_client_metadata");
 }
 
-fn b64(s: &str) -> String {
+pub(crate) fn b64(bytes: impl AsRef<[u8]>) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
