@@ -14,9 +14,9 @@ use crate::scope::Scope;
 /// `grant_type` of the token request (§10.1).
 pub const CIBA_GRANT_TYPE: &str = "urn:openid:params:grant-type:ciba";
 
-/// Delivery modes a client may register (§5): all three. Push mode's
-/// token response is minted by op-token at op-async's request (local
-/// service chaining).
+/// Delivery modes served, for discovery (§4): all three, so registration
+/// accepts any. Push mode's token response is minted by op-token at
+/// op-async's request (local service chaining).
 pub const DELIVERY_MODES_SUPPORTED: &[BackchannelDeliveryMode] = &[
     BackchannelDeliveryMode::Poll,
     BackchannelDeliveryMode::Ping,

@@ -697,11 +697,9 @@ impl ClientMetadata {
         self.validate_other_fields()
     }
 
-    /// CIBA Core §4: the CIBA grant needs a delivery mode; ping and push
-    /// need an https notification endpoint. Only the modes this build
-    /// delivers (`crate::ciba::DELIVERY_MODES_SUPPORTED`) are accepted, so
-    /// that no client is registered for something the endpoints would not
-    /// do. `backchannel_user_code_parameter` is served (op-async requires
+    /// CIBA Core §4: the CIBA grant needs a delivery mode (all three are
+    /// served); ping and push need an https notification endpoint.
+    /// `backchannel_user_code_parameter` is served too (op-async requires
     /// and checks `user_code` for such a client).
     fn validate_backchannel(&self) -> Result<(), OAuthError> {
         let ciba = self.allows_grant(GrantType::Ciba);
@@ -736,16 +734,6 @@ impl ClientMetadata {
                     ))
                 }
             }
-        }
-        if !crate::ciba::DELIVERY_MODES_SUPPORTED.contains(&mode) {
-            let supported: Vec<String> = crate::ciba::DELIVERY_MODES_SUPPORTED
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            return Err(invalid_metadata(format!(
-                "backchannel_token_delivery_mode {mode} is not supported (supported: {})",
-                supported.join(", ")
-            )));
         }
         Ok(())
     }

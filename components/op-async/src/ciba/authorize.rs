@@ -27,9 +27,7 @@
 //! no-store`.
 
 use authrim_jose::Jwks;
-use authrim_oauth::ciba::{
-    registered_user_code, AuthenticationRequest, UserHint, DELIVERY_MODES_SUPPORTED,
-};
+use authrim_oauth::ciba::{registered_user_code, AuthenticationRequest, UserHint};
 use authrim_oauth::client_lookup::AuthenticatedClient;
 use authrim_oauth::client_metadata::{BackchannelDeliveryMode, GrantType};
 use authrim_oauth::id_token_hint;
@@ -186,12 +184,11 @@ fn delivery_mode(client: &AuthenticatedClient) -> Result<BackchannelDeliveryMode
             "the client is not allowed to use the CIBA grant",
         ));
     }
-    match client.metadata.backchannel_token_delivery_mode {
-        Some(mode) if DELIVERY_MODES_SUPPORTED.contains(&mode) => Ok(mode),
-        _ => Err(unauthorized(
-            "the client's backchannel_token_delivery_mode is not supported",
-        )),
-    }
+    // Registration requires a mode with the grant; every mode is served.
+    client
+        .metadata
+        .backchannel_token_delivery_mode
+        .ok_or_else(|| unauthorized("the client registered no backchannel_token_delivery_mode"))
 }
 
 fn unknown_user() -> OAuthError {

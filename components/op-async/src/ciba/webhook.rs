@@ -82,7 +82,7 @@ pub fn signature(secret: &str, now: i64, body: &[u8]) -> String {
 pub const MAX_IGNORED_ANSWER: usize = 4096;
 
 /// Where op-async POSTs: an https URL, or http on a loopback host (for a
-/// receiver on the same machine), split for `Store::post_json`. The
+/// receiver on the same machine), split for `Store::post`. The
 /// webhook's URL and a ping client's notification endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
